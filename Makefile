@@ -1,0 +1,53 @@
+# refurb: `make run` (set up, migrate, demo data, serve) and `make test` (set up, lint, the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# A pinned torch: on this project's CI machines it is a CPU build from local disk; elsewhere pip fetches it.
+TORCH ?= torch==2.13.0
+PIP := $(BIN)/pip -qq --disable-pip-version-check
+# The PostgreSQL pass of `make test`; the test database (test_<name>) is created and dropped by the suite.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/refurb
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-sqlite test-postgres lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install "$(TORCH)"
+	$(PIP) install -e ".[bench,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python manage.py migrate --no-input -v0
+	$(BIN)/python manage.py load_catalog
+	$(BIN)/python manage.py demo_setup
+	@echo "\nrefurb is serving on http://$(HOST):$(PORT)/  (admin: /admin/, API: /api/, API docs: /api/docs/)"
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint test-sqlite test-postgres
+
+test-sqlite: install
+	@echo "== test suite on SQLite =="
+	env -u DATABASE_URL $(BIN)/pytest -q
+
+# On PostgreSQL when it is reachable; under CI a missing PostgreSQL fails the run instead of skipping it.
+test-postgres: install
+	@if $(BIN)/python scripts/db_ready.py "$(TEST_POSTGRES_URL)"; then \
+		echo "== test suite on PostgreSQL =="; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/pytest -q; \
+	elif [ -n "$$CI" ]; then \
+		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL) and CI is set: failing"; exit 1; \
+	else \
+		echo "!! PostgreSQL not reachable at $(TEST_POSTGRES_URL): the PostgreSQL pass was NOT run"; \
+	fi
+
+clean:
+	rm -rf $(VENV) var/test-refurb.sqlite3* .pytest_cache .ruff_cache

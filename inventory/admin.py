@@ -1,0 +1,250 @@
+"""Admin: every model, with role-aware cost fields; state changes and intake go through the services."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+
+from .choices import COSMETIC_GRADE_DEFINITIONS, UnitState
+from .errors import DomainError, IntakeRejected
+from .lifecycle import allowed_targets
+from .models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
+from .roles import allowed_targets_for, can_see_costs
+from .services import intake_import, intake_parse_csv, lot_create, lot_update, unit_transition, unit_update
+from .services.units import EDITABLE_FIELDS
+
+
+@admin.register(GpuModel)
+class GpuModelAdmin(admin.ModelAdmin):
+    list_display = ["name", "vendor", "architecture", "vram_gib", "memory_bandwidth_gbs", "fp32_tflops",
+                    "fp16_tflops", "tdp_w", "launch_date"]
+    list_filter = ["vendor", "segment", "architecture"]
+    search_fields = ["name", "slug", "chip", "pci_device_ids"]
+
+
+class IntakeUploadForm(forms.Form):
+    csv_file = forms.FileField(label="CSV file",
+                               help_text="Columns: model, board_vendor, serial, and optionally source_rig, notes, "
+                                         "cost, location, cosmetic_grade, board_part_number, vbios_version")
+    dry_run = forms.BooleanField(required=False, help_text="Check the file without importing")
+
+
+@admin.register(Lot)
+class LotAdmin(admin.ModelAdmin):
+    list_display = ["reference", "supplier", "purchased_on", "unit_total", "created_at"]
+    search_fields = ["reference", "supplier"]
+    list_filter = ["purchased_on", "currency"]
+    actions = ["intake_csv_action"]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(unit_total=Count("units"))
+
+    @admin.display(description="units", ordering="unit_total")
+    def unit_total(self, lot):
+        return lot.unit_total
+
+    def get_list_display(self, request):
+        fields = list(super().get_list_display(request))
+        return fields[:3] + ["total_cost", "currency"] + fields[3:] if can_see_costs(request.user) else fields
+
+    def get_exclude(self, request, obj=None):
+        return [] if can_see_costs(request.user) else ["total_cost"]
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in form.changed_data if f != "reference"}
+        if change:
+            lot_update(lot=obj, **data)
+        else:
+            created = lot_create(reference=form.cleaned_data["reference"], **data)
+            obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
+
+    def get_urls(self):
+        intake = self.admin_site.admin_view(self.intake_view)
+        custom = [path("<int:lot_id>/intake/", intake, name="inventory_lot_intake")]
+        return custom + super().get_urls()
+
+    @admin.action(description="Take in units from a CSV file", permissions=["intake"])
+    def intake_csv_action(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one lot to take cards into.", messages.WARNING)
+            return None
+        return redirect(reverse("admin:inventory_lot_intake", args=[queryset.get().pk]))
+
+    def has_intake_permission(self, request):
+        return request.user.has_perm("inventory.add_unit")
+
+    def intake_view(self, request, lot_id):
+        if not self.has_intake_permission(request):
+            raise PermissionDenied
+        lot = self.get_object(request, str(lot_id))
+        if lot is None:
+            return redirect("admin:inventory_lot_changelist")
+        form = IntakeUploadForm(request.POST or None, request.FILES or None)
+        errors = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                rows = intake_parse_csv(form.cleaned_data["csv_file"].read())
+                _, units = intake_import(lot_reference=lot.reference, rows=rows, actor=request.user,
+                                         source="admin", dry_run=form.cleaned_data["dry_run"],
+                                         allow_costs=can_see_costs(request.user))
+            except IntakeRejected as exc:
+                errors = exc.errors
+                self.message_user(request, f"{len({e.line for e in errors})} row(s) rejected; nothing was "
+                                           "imported.", messages.ERROR)
+            else:
+                if form.cleaned_data["dry_run"]:
+                    self.message_user(request, f"{len(rows)} row(s) checked: all good. Nothing imported (dry run).")
+                else:
+                    self.message_user(request, f"Took in {len(units)} unit(s) into {lot.reference}.")
+                    return redirect(reverse("admin:inventory_unit_changelist") + f"?lot__id__exact={lot.pk}")
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "lot": lot, "form": form,
+                   "errors": errors, "title": f"Take cards into {lot.reference}"}
+        return render(request, "admin/inventory/lot/intake.html", context)
+
+
+class UnitEventInline(admin.TabularInline):
+    model = UnitEvent
+    fields = ["created_at", "actor_label", "from_state", "to_state", "reason", "payload"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["created_at", "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class InspectionInline(admin.StackedInline):
+    model = Inspection
+    extra = 0
+    can_delete = False
+    readonly_fields = ["created_at", "inspected_by", "cosmetic_grade", "fan_condition", "thermal_pads",
+                       "thermal_paste", "pcie_connector_damage", "bracket_present", "missing_parts", "notes"]
+    fields = readonly_fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class UnitAdminForm(forms.ModelForm):
+    transition_to = forms.ChoiceField(required=False, label="Move to",
+                                      help_text="Only the moves the lifecycle and your role allow are listed")
+    transition_reason = forms.CharField(required=False, label="Reason", widget=forms.Textarea(attrs={"rows": 2}))
+
+    class Meta:
+        model = Unit
+        fields = list(EDITABLE_FIELDS)
+        help_texts = {"cosmetic_grade": " ".join(f"{k}: {v}" for k, v in COSMETIC_GRADE_DEFINITIONS.items())}
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    form = UnitAdminForm
+    list_display = ["asset_tag", "gpu_model", "board_vendor", "serial_display", "lot", "state", "cosmetic_grade",
+                    "location", "received_at"]
+    list_filter = ["state", "gpu_model", "lot", "cosmetic_grade", "serial_missing", "board_vendor"]
+    search_fields = ["asset_tag", "serial", "board_part_number", "nvml_uuid"]
+    list_select_related = ["gpu_model", "lot"]
+    inlines = [InspectionInline, UnitEventInline]
+    readonly_fields = ["asset_tag", "gpu_model", "lot", "board_vendor", "serial", "serial_missing", "state",
+                       "nvml_uuid", "pci_device_id", "pci_subsystem_id", "received_at", "state_changed_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
+        return fields + ["cost_given", "cost_basis"] if can_see_costs(request.user) else fields
+
+    def get_fieldsets(self, request, obj=None):
+        identity = ["asset_tag", "gpu_model", "lot", "board_vendor", "serial", "serial_missing", "board_part_number",
+                    "vbios_version", "nvml_uuid", "pci_device_id", "pci_subsystem_id"]
+        state = ["state", "state_changed_at", "transition_to", "transition_reason"]
+        where = ["source_rig", "location", "cosmetic_grade", "notes", "received_at"]
+        sets = [(None, {"fields": identity}), ("Lifecycle", {"fields": state}), ("Details", {"fields": where})]
+        if can_see_costs(request.user):
+            sets.append(("Cost", {"fields": ["cost_given", "cost_basis"]}))
+        return sets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        mine = allowed_targets_for(request.user)
+        targets = [s for s in allowed_targets(obj.state) if s in mine] if obj else []
+        form.base_fields["transition_to"].choices = [("", "— keep state —")] + [
+            (s, UnitState(s).label) for s in targets]
+        return form
+
+    @admin.display(description="serial", ordering="serial")
+    def serial_display(self, unit):
+        return "(missing)" if unit.serial_missing else unit.serial
+
+    def has_add_permission(self, request):
+        return False  # cards come in through intake (Lots → Take in units), which tags and costs them
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cards are scrapped, never deleted: their history stays
+
+    def save_model(self, request, obj, form, change):
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in EDITABLE_FIELDS}
+        try:
+            if changes:
+                unit_update(unit=obj, **changes)
+            target = form.cleaned_data.get("transition_to")
+            if target:
+                unit_transition(unit=obj, to_state=target, actor=request.user,
+                                reason=form.cleaned_data.get("transition_reason", ""))
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        pass  # inlines are read-only
+
+
+class InspectionPhotoInline(admin.TabularInline):
+    model = InspectionPhoto
+    extra = 0
+
+
+@admin.register(Inspection)
+class InspectionAdmin(admin.ModelAdmin):
+    list_display = ["unit", "cosmetic_grade", "fan_condition", "pcie_connector_damage", "inspected_by", "created_at"]
+    list_filter = ["cosmetic_grade", "fan_condition", "thermal_pads", "pcie_connector_damage"]
+    search_fields = ["unit__asset_tag", "unit__serial"]
+    list_select_related = ["unit", "unit__gpu_model", "inspected_by"]
+    inlines = [InspectionPhotoInline]
+    raw_id_fields = ["unit"]
+    readonly_fields = ["inspected_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        from .services import inspection_record
+
+        data = {f: form.cleaned_data[f] for f in form.cleaned_data if f not in ("unit", "inspected_by", "created_at")}
+        created = inspection_record(unit=form.cleaned_data["unit"], actor=request.user, **data)
+        obj.pk = created.pk
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser or super().has_change_permission(request, obj)
+
+
+@admin.register(UnitEvent)
+class UnitEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "unit", "from_state", "to_state", "actor_label", "reason"]
+    list_filter = ["to_state", "from_state"]
+    search_fields = ["unit__asset_tag", "unit__serial", "reason", "actor_label"]
+    list_select_related = ["unit", "unit__gpu_model"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

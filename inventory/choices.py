@@ -1,0 +1,70 @@
+"""Named values for inventory fields. Groups of states have names too, so callers never list them by hand."""
+
+from django.db import models
+
+
+class UnitState(models.TextChoices):
+    RECEIVED = "received", "Received"
+    INSPECTED = "inspected", "Inspected"
+    QUEUED = "queued", "Queued for test"
+    TESTING = "testing", "Testing"
+    TESTED = "tested", "Tested"
+    FAILED = "failed", "Failed"
+    REPAIR = "repair", "In repair"
+    GRADED = "graded", "Graded"
+    CERTIFIED = "certified", "Certified"
+    LISTED = "listed", "Listed"
+    SOLD = "sold", "Sold"
+    RETURNED = "returned", "Returned"
+    ON_HOLD = "on_hold", "On hold"
+    SCRAPPED = "scrapped", "Scrapped"
+
+
+# States in which a card sits on (or is bound for) a test bench.
+BENCH_STATES = frozenset({UnitState.QUEUED, UnitState.TESTING})
+# States from which nothing leads on.
+TERMINAL_STATES = frozenset({UnitState.SCRAPPED})
+# States in which a reason must be given, because someone will later ask why.
+REASON_REQUIRED_STATES = frozenset({UnitState.ON_HOLD, UnitState.SCRAPPED, UnitState.RETURNED, UnitState.REPAIR})
+
+
+class CosmeticGrade(models.TextChoices):
+    A = "A", "A: like new"
+    B = "B", "B: light wear"
+    C = "C", "C: visible wear"
+    D = "D", "D: heavy wear"
+
+
+# The written definitions technicians grade against (shown in the admin, the API schema and docs).
+COSMETIC_GRADE_DEFINITIONS = {
+    CosmeticGrade.A: "No visible marks on shroud, backplate or PCB; fans, fins and bracket straight and clean "
+    "after cleaning; all screws and parts present.",
+    CosmeticGrade.B: "Light wear: fine scuffs or dust staining that cleaning did not remove, no cracks, no bent "
+    "fins, no missing screws.",
+    CosmeticGrade.C: "Visible wear: scratches, heat discolouration, a few bent fins, a replaced or mismatched fan "
+    "or screw; nothing that affects function.",
+    CosmeticGrade.D: "Heavy wear: cracked or damaged shroud or backplate, corrosion traces, missing non-essential "
+    "parts; sold on function only.",
+}
+
+
+class FanCondition(models.TextChoices):
+    OK = "ok", "OK"
+    NOISY = "noisy", "Noisy (bearing or rattle)"
+    FAILED = "failed", "Failed (does not spin)"
+
+
+class ThermalMaterial(models.TextChoices):
+    ORIGINAL = "original", "Original"
+    REPLACED = "replaced", "Replaced"
+
+
+class GpuVendor(models.TextChoices):
+    NVIDIA = "nvidia", "NVIDIA"
+    AMD = "amd", "AMD"
+
+
+class GpuSegment(models.TextChoices):
+    CONSUMER = "consumer", "Consumer"
+    MINING = "mining", "Mining (headless)"
+    WORKSTATION = "workstation", "Workstation"

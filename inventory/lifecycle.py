@@ -1,0 +1,43 @@
+"""The unit lifecycle: every legal move between states, declared once.
+
+A plain table rather than django-fsm-2: the transition service must lock the row, write the event and
+enforce roles in one transaction, and the table itself is data the API returns (allowed targets) and
+the docs draw. See docs/lifecycle.md.
+"""
+
+from .choices import UnitState as S
+from .errors import IllegalTransition
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.RECEIVED: frozenset({S.INSPECTED, S.ON_HOLD, S.SCRAPPED}),
+    S.INSPECTED: frozenset({S.QUEUED, S.REPAIR, S.ON_HOLD, S.SCRAPPED}),
+    S.QUEUED: frozenset({S.TESTING, S.INSPECTED, S.ON_HOLD}),
+    # testing -> queued: a run was cancelled or interrupted and the card goes back in line.
+    S.TESTING: frozenset({S.TESTED, S.FAILED, S.QUEUED, S.ON_HOLD}),
+    S.TESTED: frozenset({S.GRADED, S.FAILED, S.REPAIR, S.QUEUED, S.ON_HOLD}),
+    S.FAILED: frozenset({S.REPAIR, S.QUEUED, S.ON_HOLD, S.SCRAPPED}),
+    S.REPAIR: frozenset({S.INSPECTED, S.QUEUED, S.ON_HOLD, S.SCRAPPED}),
+    # graded/certified -> queued: a retest, which later supersedes the certificate.
+    S.GRADED: frozenset({S.CERTIFIED, S.QUEUED, S.REPAIR, S.ON_HOLD}),
+    S.CERTIFIED: frozenset({S.LISTED, S.QUEUED, S.ON_HOLD}),
+    S.LISTED: frozenset({S.SOLD, S.CERTIFIED, S.ON_HOLD}),
+    S.SOLD: frozenset({S.RETURNED}),
+    S.RETURNED: frozenset({S.INSPECTED, S.REPAIR, S.QUEUED, S.ON_HOLD, S.SCRAPPED}),
+    # A hold is lifted by sending the card back to where work on it restarts.
+    S.ON_HOLD: frozenset({S.RECEIVED, S.INSPECTED, S.QUEUED, S.REPAIR, S.SCRAPPED}),
+    S.SCRAPPED: frozenset(),
+}
+
+# Intake is the only way in: the first event of every unit goes from "" to received.
+INITIAL_STATE = S.RECEIVED
+
+
+def allowed_targets(state: str) -> list[str]:
+    """The states a unit in `state` may move to, in declaration order of UnitState."""
+    targets = TRANSITIONS.get(state, frozenset())
+    return [s.value for s in S if s in targets]
+
+
+def assert_transition_allowed(from_state: str, to_state: str) -> None:
+    if to_state not in TRANSITIONS.get(from_state, frozenset()):
+        raise IllegalTransition(from_state, to_state, allowed_targets(from_state))

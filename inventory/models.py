@@ -1,0 +1,192 @@
+"""Inventory models: catalog, lots, units, their append-only events, and intake inspections."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .choices import (
+    CosmeticGrade,
+    FanCondition,
+    GpuSegment,
+    GpuVendor,
+    ThermalMaterial,
+    UnitState,
+)
+
+HEX4 = RegexValidator(r"^[0-9a-f]{4}$", "four lowercase hex digits, e.g. 2206")
+CURRENCY = RegexValidator(r"^[A-Z]{3}$", "an ISO 4217 code such as USD or EUR")
+MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(0)]}
+
+
+class GpuModel(models.Model):
+    """A GPU product from the catalog (inventory/data/gpu_catalog.toml), with its reference figures."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    vendor = models.CharField(max_length=16, choices=GpuVendor.choices)
+    name = models.CharField(max_length=80, unique=True, help_text="Marketing name, e.g. GeForce RTX 3080")
+    aliases = models.JSONField(default=list, blank=True, help_text="Other names accepted at intake")
+    segment = models.CharField(max_length=16, choices=GpuSegment.choices)
+    architecture = models.CharField(max_length=32)
+    chip = models.CharField(max_length=32)
+    compute_capability = models.CharField(max_length=8, blank=True, help_text="CUDA compute capability")
+    pci_vendor_id = models.CharField(max_length=4, validators=[HEX4])
+    pci_device_ids = models.JSONField(default=list, help_text="Lowercase hex PCI device ids")
+    vram_gib = models.DecimalField("VRAM (GiB)", max_digits=5, decimal_places=1)
+    memory_type = models.CharField(max_length=16)
+    bus_width_bits = models.PositiveSmallIntegerField()
+    memory_bandwidth_gbs = models.DecimalField("memory bandwidth (GB/s)", max_digits=7, decimal_places=1)
+    fp32_tflops = models.DecimalField("FP32 TFLOP/s", max_digits=8, decimal_places=3)
+    fp16_tflops = models.DecimalField(
+        "FP16 TFLOP/s", max_digits=8, decimal_places=3, null=True, blank=True,
+        help_text="Dense, FP32 accumulate; tensor cores where the chip has them",
+    )
+    bf16_tflops = models.DecimalField("BF16 TFLOP/s", max_digits=8, decimal_places=3, null=True, blank=True)
+    tdp_w = models.PositiveSmallIntegerField("TDP (W)")
+    pcie_gen = models.PositiveSmallIntegerField("PCIe generation")
+    pcie_lanes = models.PositiveSmallIntegerField("PCIe lanes")
+    launch_price_usd = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    launch_date = models.DateField(null=True, blank=True)
+    stock_vbios_versions = models.JSONField(default=list, blank=True)
+    source = models.TextField(help_text="Vendor spec sheet(s) the figures come from")
+
+    class Meta:
+        ordering = ["vendor", "name"]
+        verbose_name = "GPU model"
+
+    def __str__(self) -> str:
+        return f"{self.get_vendor_display()} {self.name}"
+
+
+class Lot(models.Model):
+    """A purchase of cards from a miner or broker."""
+
+    reference = models.CharField(max_length=64, unique=True, help_text="Your purchase reference, e.g. LOT-2026-031")
+    supplier = models.CharField(max_length=200, blank=True)
+    purchased_on = models.DateField(null=True, blank=True)
+    total_cost = models.DecimalField(default=0, **MONEY)
+    currency = models.CharField(max_length=3, validators=[CURRENCY])
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("view_lot_costs", "Can see purchase costs and cost basis")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Unit(models.Model):
+    """One physical card, from intake to sale."""
+
+    asset_tag = models.CharField(max_length=16, unique=True, editable=False, help_text="Printed on the card's label")
+    gpu_model = models.ForeignKey(GpuModel, on_delete=models.PROTECT, related_name="units",
+                                  verbose_name="declared model")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="units")
+    board_vendor = models.CharField(max_length=64, help_text="Board maker: MSI, EVGA, Sapphire…")
+    serial = models.CharField(max_length=64, blank=True, help_text="Board serial from the sticker; empty if missing")
+    serial_missing = models.BooleanField(default=False, help_text="The serial sticker was missing at intake")
+    source_rig = models.CharField(max_length=64, blank=True, help_text="Label of the rig the card came out of")
+    board_part_number = models.CharField(max_length=64, blank=True)
+    vbios_version = models.CharField("VBIOS version", max_length=32, blank=True)
+    # Filled in once a bench has seen the card.
+    nvml_uuid = models.CharField("NVML UUID", max_length=64, blank=True)
+    pci_device_id = models.CharField(max_length=4, blank=True, validators=[HEX4])
+    pci_subsystem_id = models.CharField(max_length=8, blank=True)
+    location = models.CharField(max_length=64, blank=True, help_text="Storage location, e.g. shelf B3")
+    cost_given = models.DecimalField(
+        null=True, blank=True, help_text="Cost paid for this card, when known; else the lot's cost is shared", **MONEY
+    )
+    cost_basis = models.DecimalField(null=True, blank=True, editable=False, **MONEY)
+    cosmetic_grade = models.CharField(max_length=1, choices=CosmeticGrade.choices, blank=True)
+    state = models.CharField(max_length=16, choices=UnitState.choices, default=UnitState.RECEIVED, editable=False,
+                             db_index=True)
+    notes = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+    state_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["board_vendor", "serial"], condition=~Q(serial=""), name="unit_vendor_serial_unique",
+                violation_error_message="a unit with this board vendor and serial already exists",
+            ),
+            models.UniqueConstraint(fields=["nvml_uuid"], condition=~Q(nvml_uuid=""), name="unit_nvml_uuid_unique"),
+            models.CheckConstraint(
+                condition=Q(serial_missing=True, serial="") | (Q(serial_missing=False) & ~Q(serial="")),
+                name="unit_serial_xor_missing",
+            ),
+            models.CheckConstraint(condition=Q(state__in=UnitState.values), name="unit_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_tag} ({self.gpu_model.name if self.gpu_model_id else '?'})"
+
+
+class UnitEvent(models.Model):
+    """An append-only record of one lifecycle transition. Rows are never updated or deleted."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    # Kept even if the user is deleted; also names non-user actors such as a bench host.
+    actor_label = models.CharField(max_length=150, blank=True)
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16, choices=UnitState.choices)
+    reason = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["unit", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_state or '∅'} → {self.to_state}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("unit events are append-only and cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("unit events are append-only and cannot be deleted")
+
+
+class Inspection(models.Model):
+    """A technician's look at a card: cosmetic grade, fans, thermal material, connector, parts."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="inspections")
+    inspected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    cosmetic_grade = models.CharField(max_length=1, choices=CosmeticGrade.choices)
+    fan_condition = models.CharField(max_length=8, choices=FanCondition.choices)
+    thermal_pads = models.CharField(max_length=8, choices=ThermalMaterial.choices, default=ThermalMaterial.ORIGINAL)
+    thermal_paste = models.CharField(max_length=8, choices=ThermalMaterial.choices, default=ThermalMaterial.ORIGINAL)
+    pcie_connector_damage = models.BooleanField("PCIe connector damaged", default=False)
+    bracket_present = models.BooleanField(default=True)
+    missing_parts = models.TextField(blank=True, help_text="e.g. backplate screws, one fan blade")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Inspection of {self.unit_id} ({self.cosmetic_grade})"
+
+
+class InspectionPhoto(models.Model):
+    inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to="inspections/%Y/%m/")
+    caption = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.caption or self.image.name

@@ -1,0 +1,24 @@
+"""Reads: querysets shaped so that a page of results costs a fixed number of queries."""
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from .models import GpuModel, Inspection, Lot, Unit, UnitEvent
+
+
+def gpu_model_list() -> QuerySet[GpuModel]:
+    return GpuModel.objects.all()
+
+
+def lot_list() -> QuerySet[Lot]:
+    return Lot.objects.annotate(unit_count=Count("units"))
+
+
+def unit_list() -> QuerySet[Unit]:
+    return Unit.objects.select_related("gpu_model", "lot")
+
+
+def unit_detail_list() -> QuerySet[Unit]:
+    return unit_list().prefetch_related(
+        Prefetch("events", queryset=UnitEvent.objects.select_related("actor")),
+        Prefetch("inspections", queryset=Inspection.objects.prefetch_related("photos")),
+    )

@@ -1,0 +1,22 @@
+"""Inventory services: every write goes through one of these functions, whatever the face (API, CLI, admin)."""
+
+from .catalog import CatalogIndex, catalog_load
+from .inspections import inspection_record
+from .intake import IntakeRow, intake_import, intake_parse_csv, intake_validate
+from .lots import lot_allocate_costs, lot_create, lot_update
+from .units import unit_transition, unit_update
+
+__all__ = [
+    "CatalogIndex",
+    "IntakeRow",
+    "catalog_load",
+    "inspection_record",
+    "intake_import",
+    "intake_parse_csv",
+    "intake_validate",
+    "lot_allocate_costs",
+    "lot_create",
+    "lot_update",
+    "unit_transition",
+    "unit_update",
+]

@@ -1,0 +1,58 @@
+"""Inspections: what a technician sees on the bench before any test."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..choices import UnitState
+from ..errors import InvalidInput
+from ..lifecycle import TRANSITIONS
+from ..models import Inspection, InspectionPhoto, Unit
+from .units import unit_transition
+
+
+def inspection_record(
+    *,
+    unit: Unit | int,
+    actor=None,
+    cosmetic_grade: str,
+    fan_condition: str,
+    thermal_pads: str = "original",
+    thermal_paste: str = "original",
+    pcie_connector_damage: bool = False,
+    bracket_present: bool = True,
+    missing_parts: str = "",
+    notes: str = "",
+    photos: list | None = None,
+) -> Inspection:
+    """Record an inspection, set the unit's cosmetic grade, and move a received (or returned, or repaired)
+    unit to inspected, in one transaction. `photos` is a list of uploaded files or (file, caption) pairs."""
+    unit_id = unit.pk if isinstance(unit, Unit) else unit
+    with transaction.atomic():
+        locked = Unit.objects.select_for_update().get(pk=unit_id)
+        inspection = Inspection(
+            unit=locked, inspected_by=actor, cosmetic_grade=cosmetic_grade, fan_condition=fan_condition,
+            thermal_pads=thermal_pads, thermal_paste=thermal_paste, pcie_connector_damage=pcie_connector_damage,
+            bracket_present=bracket_present, missing_parts=missing_parts.strip(), notes=notes.strip(),
+        )
+        try:
+            inspection.full_clean()
+        except ValidationError as exc:
+            raise InvalidInput(exc.message_dict) from None
+        inspection.save()
+        for item in photos or []:
+            image, caption = item if isinstance(item, tuple) else (item, "")
+            InspectionPhoto.objects.create(inspection=inspection, image=image, caption=caption)
+        locked.cosmetic_grade = cosmetic_grade
+        locked.save(update_fields=["cosmetic_grade", "updated_at"])
+        if UnitState.INSPECTED in TRANSITIONS[locked.state]:
+            unit_transition(
+                unit=locked, to_state=UnitState.INSPECTED, actor=actor, reason="inspection",
+                payload={
+                    "inspection": inspection.pk, "cosmetic_grade": cosmetic_grade, "fan_condition": fan_condition,
+                    "pcie_connector_damage": pcie_connector_damage, "bracket_present": bracket_present,
+                    "photos": len(photos or []),
+                },
+            )
+    return inspection

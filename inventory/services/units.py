@@ -1,0 +1,96 @@
+"""Unit state changes and edits. The only code that writes Unit.state."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..choices import REASON_REQUIRED_STATES, UnitState
+from ..errors import InvalidInput
+from ..lifecycle import assert_transition_allowed
+from ..models import Unit, UnitEvent
+
+# Crockford's base32: no I, L, O, U, so a tag read off a label cannot be misread.
+_TAG_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def asset_tags_generate(count: int) -> list[str]:
+    """`count` new asset tags like RF-7K3M-9QXD (40 random bits), none already in use."""
+    tags: set[str] = set()
+    while len(tags) < count:
+        needed = count - len(tags)
+        batch = {"RF-" + "-".join("".join(secrets.choice(_TAG_ALPHABET) for _ in range(4)) for _ in range(2))
+                 for _ in range(needed)}
+        taken = set(Unit.objects.filter(asset_tag__in=batch).values_list("asset_tag", flat=True))
+        tags |= batch - taken
+    return sorted(tags)
+
+
+def actor_label_for(actor, actor_label: str = "") -> str:
+    if actor_label:
+        return actor_label
+    return actor.get_username() if actor is not None else "system"
+
+
+def unit_transition(
+    *,
+    unit: Unit | int,
+    to_state: str,
+    actor=None,
+    actor_label: str = "",
+    reason: str = "",
+    payload: dict | None = None,
+) -> Unit:
+    """Move a unit to `to_state`, recording who, why and what in an append-only event.
+
+    The unit row is locked for the transaction, so two callers (two benches starting one card) are
+    serialised and the second sees the state the first left: exactly one wins.
+    Raises IllegalTransition (with the allowed targets) or InvalidInput.
+    """
+    if to_state not in UnitState.values:
+        raise InvalidInput({"to": [f"{to_state!r} is not a state; states are: {', '.join(UnitState.values)}"]})
+    reason = (reason or "").strip()
+    if to_state in REASON_REQUIRED_STATES and not reason:
+        raise InvalidInput({"reason": [f"a reason is required to move a unit to {to_state}"]})
+    if payload is not None and not isinstance(payload, dict):
+        raise InvalidInput({"payload": ["must be a JSON object"]})
+
+    unit_id = unit.pk if isinstance(unit, Unit) else unit
+    with transaction.atomic():
+        locked = Unit.objects.select_for_update().get(pk=unit_id)
+        from_state = locked.state
+        assert_transition_allowed(from_state, to_state)
+        now = timezone.now()
+        locked.state = to_state
+        locked.state_changed_at = now
+        locked.save(update_fields=["state", "state_changed_at", "updated_at"])
+        UnitEvent.objects.create(
+            unit=locked,
+            actor=actor,
+            actor_label=actor_label_for(actor, actor_label),
+            from_state=from_state,
+            to_state=to_state,
+            reason=reason,
+            payload=payload or {},
+            created_at=now,
+        )
+    if isinstance(unit, Unit):
+        unit.state, unit.state_changed_at = locked.state, locked.state_changed_at
+    return locked
+
+
+# Fields a person may edit after intake; identity fields a bench fills in come through the bench services.
+EDITABLE_FIELDS = ("location", "notes", "source_rig", "board_part_number", "vbios_version", "cosmetic_grade")
+
+
+def unit_update(*, unit: Unit, **changes) -> Unit:
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput({field: ["cannot be changed here"] for field in sorted(unknown)})
+    for field, value in changes.items():
+        setattr(unit, field, value)
+    unit.full_clean(exclude=["gpu_model", "lot"], validate_unique=False, validate_constraints=False)
+    unit.save(update_fields=[*changes, "updated_at"])
+    return unit

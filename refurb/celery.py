@@ -1,0 +1,11 @@
+"""The Celery app. Without CELERY_BROKER_URL tasks run in-process (see settings.CELERY_TASK_ALWAYS_EAGER)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refurb.settings")
+
+app = Celery("refurb")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
