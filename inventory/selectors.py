@@ -10,7 +10,8 @@ def gpu_model_list() -> QuerySet[GpuModel]:
 
 
 def lot_list() -> QuerySet[Lot]:
-    return Lot.objects.annotate(unit_count=Count("units"))
+    # Explicit order: Django drops Meta.ordering from GROUP BY queries.
+    return Lot.objects.annotate(unit_count=Count("units")).order_by("-created_at", "-id")
 
 
 def unit_list() -> QuerySet[Unit]:

@@ -13,17 +13,24 @@ from inventory.services import IntakeRow, catalog_load, intake_import
 ON_POSTGRES = connection.vendor == "postgresql"
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        catalog_load()
+
+
 @pytest.fixture
 def catalog(db):
-    # Loaded per test that needs it: transactional tests flush every table.
+    # Transactional tests flush every table, so a later one may find the catalog (and groups) gone.
     if not GpuModel.objects.exists():
         catalog_load()
     return GpuModel.objects.all()
 
 
 def _user(username: str, role: str | None):
-    roles_sync()
-    user = get_user_model().objects.create_user(username=username, password="pw-" + username, is_staff=True)
+    if not Group.objects.filter(name=role or TECHNICIAN).exists():
+        roles_sync()
+    user = get_user_model().objects.create_user(username=username, password=None, is_staff=True)
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user

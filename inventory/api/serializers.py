@@ -12,15 +12,16 @@ COST_FIELDS = {"total_cost", "cost_given", "cost_basis"}
 
 
 class HideCostsMixin:
-    """Drops purchase costs from the output for users whose role may not see them."""
+    """Drops purchase costs from the output for users whose role may not see them. (Writing a cost is
+    refused by the view, not silently ignored.)"""
 
-    def get_fields(self):
-        fields = super().get_fields()
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
         request = self.context.get("request")
         if request is not None and not can_see_costs(request.user):
-            for name in COST_FIELDS & set(fields):
-                fields.pop(name)
-        return fields
+            for name in COST_FIELDS & set(data):
+                del data[name]
+        return data
 
 
 class GpuModelSerializer(serializers.ModelSerializer):

@@ -1,0 +1,63 @@
+"""Two benches starting the same card at once: exactly one wins, on PostgreSQL (row lock) and SQLite."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+
+from inventory.choices import UnitState
+from inventory.errors import IllegalTransition
+from inventory.models import UnitEvent
+from inventory.services import unit_transition
+from inventory.services import units as units_service
+
+STARTERS = 4
+
+
+def start_concurrently(unit_id: int) -> list[str]:
+    barrier = threading.Barrier(STARTERS)
+    outcomes: list[str] = []
+
+    def bench(name: str) -> None:
+        try:
+            barrier.wait()
+            unit_transition(unit=unit_id, to_state=UnitState.TESTING, actor_label=name)
+            outcomes.append("won")
+        except IllegalTransition:
+            outcomes.append("lost")
+        except Exception as exc:  # surfaced in the assertion below
+            outcomes.append(f"error: {exc!r}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=bench, args=(f"bench-{i}",)) for i in range(STARTERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_starts_of_one_unit_exactly_one_wins(make_units, monkeypatch):
+    unit = make_units(1)[0]
+    unit_transition(unit=unit, to_state=UnitState.INSPECTED)
+    unit_transition(unit=unit, to_state=UnitState.QUEUED)
+
+    # Widen the window between reading the state and writing the new one, so that without the row lock
+    # every bench would read "queued" and all of them would win.
+    real_check = units_service.assert_transition_allowed
+
+    def slow_check(from_state, to_state):
+        real_check(from_state, to_state)
+        time.sleep(0.3)
+
+    monkeypatch.setattr(units_service, "assert_transition_allowed", slow_check)
+    outcomes = start_concurrently(unit.pk)
+
+    assert sorted(outcomes) == ["lost"] * (STARTERS - 1) + ["won"], outcomes
+    unit.refresh_from_db()
+    assert unit.state == UnitState.TESTING
+    assert UnitEvent.objects.filter(unit=unit, to_state=UnitState.TESTING).count() == 1
+    assert connection.vendor in ("postgresql", "sqlite")

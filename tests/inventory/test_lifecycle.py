@@ -1,0 +1,135 @@
+"""The lifecycle table and the transition service, driven by random sequences of moves."""
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from inventory.choices import REASON_REQUIRED_STATES, UnitState
+from inventory.errors import IllegalTransition, InvalidInput
+from inventory.lifecycle import TRANSITIONS, allowed_targets, assert_transition_allowed
+from inventory.models import Unit, UnitEvent
+from inventory.services import unit_transition
+
+STATES = UnitState.values
+
+
+def test_table_covers_every_state_and_names_only_states():
+    assert set(TRANSITIONS) == set(STATES)
+    for source, targets in TRANSITIONS.items():
+        assert targets <= set(STATES), source
+        assert source not in targets, f"{source} moves to itself"
+
+
+def test_every_state_is_reachable_from_received_and_only_scrapped_is_terminal():
+    seen, frontier = {UnitState.RECEIVED.value}, [UnitState.RECEIVED.value]
+    while frontier:
+        for target in TRANSITIONS[frontier.pop()]:
+            if target not in seen:
+                seen.add(target)
+                frontier.append(target)
+    assert seen == set(STATES)
+    assert [s for s in STATES if not TRANSITIONS[s]] == [UnitState.SCRAPPED]
+
+
+def test_illegal_transition_lists_the_allowed_targets():
+    with pytest.raises(IllegalTransition) as info:
+        assert_transition_allowed(UnitState.RECEIVED, UnitState.SOLD)
+    assert info.value.allowed == ["inspected", "on_hold", "scrapped"]
+    assert "allowed: inspected, on_hold, scrapped" in str(info.value)
+    assert allowed_targets(UnitState.SCRAPPED) == []
+
+
+@pytest.mark.django_db
+def test_transition_writes_state_and_event_together(make_units, technician):
+    unit = make_units(1)[0]
+    unit_transition(unit=unit, to_state=UnitState.INSPECTED, actor=technician, reason="looked", payload={"k": 1})
+    unit.refresh_from_db()
+    assert unit.state == UnitState.INSPECTED
+    event = unit.events.order_by("id").last()
+    assert (event.from_state, event.to_state, event.reason, event.payload) == ("received", "inspected", "looked",
+                                                                               {"k": 1})
+    assert event.actor == technician and event.actor_label == "tina"
+
+
+@pytest.mark.django_db
+def test_illegal_or_invalid_transition_changes_nothing(make_units):
+    unit = make_units(1)[0]
+    before = UnitEvent.objects.count()
+    with pytest.raises(IllegalTransition):
+        unit_transition(unit=unit, to_state=UnitState.SOLD)
+    with pytest.raises(InvalidInput, match="reason is required"):
+        unit_transition(unit=unit, to_state=UnitState.SCRAPPED, reason="  ")
+    with pytest.raises(InvalidInput, match="not a state"):
+        unit_transition(unit=unit, to_state="lost")
+    unit.refresh_from_db()
+    assert unit.state == UnitState.RECEIVED
+    assert UnitEvent.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_events_are_append_only(make_units):
+    event = make_units(1)[0].events.get()
+    event.reason = "rewritten"
+    with pytest.raises(ValueError, match="append-only"):
+        event.save()
+    with pytest.raises(ValueError, match="append-only"):
+        event.delete()
+    assert UnitEvent.objects.get(pk=event.pk).reason == "intake"
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    """Random moves, legal or not, against one real unit in the database."""
+
+    def __init__(self):
+        super().__init__()
+        self.unit = self.make_unit()
+        self.expected = UnitState.RECEIVED.value
+
+    def attempt(self, to):
+        reason = "because" if to in REASON_REQUIRED_STATES else ""
+        if to in TRANSITIONS[self.expected]:
+            unit_transition(unit=self.unit.pk, to_state=to, reason=reason)
+            self.expected = to
+        else:
+            with pytest.raises(IllegalTransition) as info:
+                unit_transition(unit=self.unit.pk, to_state=to, reason=reason)
+            assert info.value.allowed == allowed_targets(self.expected)
+
+    @rule(to=st.sampled_from(STATES))
+    def any_move(self, to):
+        self.attempt(to)
+
+    @rule(data=st.data())
+    def legal_move(self, data):
+        # Most random targets are illegal; this rule walks the graph so deep states get visited too.
+        targets = allowed_targets(self.expected)
+        if targets:
+            self.attempt(data.draw(st.sampled_from(targets)))
+
+    @invariant()
+    def state_is_the_one_we_expect_and_legal(self):
+        state = Unit.objects.values_list("state", flat=True).get(pk=self.unit.pk)
+        assert state == self.expected
+        assert state in STATES
+
+    @invariant()
+    def event_chain_links(self):
+        events = list(UnitEvent.objects.filter(unit=self.unit).order_by("created_at", "id")
+                      .values_list("from_state", "to_state"))
+        assert events[0] == ("", UnitState.RECEIVED)
+        for (_, previous_to), (current_from, current_to) in zip(events, events[1:], strict=False):
+            assert current_from == previous_to
+            assert current_to in TRANSITIONS[current_from]
+        assert events[-1][1] == self.expected
+
+
+@pytest.mark.django_db
+def test_random_transition_sequences_keep_the_machine_legal(make_units):
+    counter = iter(range(10_000))
+    LifecycleMachine.make_unit = staticmethod(lambda: make_units(1, lot=f"HYP-{next(counter)}")[0])
+    run_state_machine_as_test(
+        LifecycleMachine,
+        settings=settings(max_examples=40, stateful_step_count=30, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]),
+    )
