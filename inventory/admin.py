@@ -132,6 +132,9 @@ class InspectionInline(admin.StackedInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 class UnitAdminForm(forms.ModelForm):
     transition_to = forms.ChoiceField(required=False, label="Move to",
@@ -199,9 +202,6 @@ class UnitAdmin(admin.ModelAdmin):
                                 reason=form.cleaned_data.get("transition_reason", ""))
         except DomainError as exc:
             self.message_user(request, str(exc), messages.ERROR)
-
-    def save_related(self, request, form, formsets, change):
-        pass  # inlines are read-only
 
 
 class InspectionPhotoInline(admin.TabularInline):

@@ -1,10 +1,19 @@
 """Filter sets shared by every face that lists inventory, so a filter means the same thing everywhere."""
 
+from datetime import UTC
+
 import django_filters
 from django.db.models import Q
 
 from .choices import CosmeticGrade, GpuSegment, GpuVendor, UnitState
 from .models import GpuModel, Lot, Unit
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """ISO 8601 date-time, compared in UTC: Python accepts offsets up to ±24 h, PostgreSQL only ±15:59."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, value.astimezone(UTC) if value else value)
 
 
 class UnitFilterSet(django_filters.FilterSet):
@@ -15,8 +24,8 @@ class UnitFilterSet(django_filters.FilterSet):
                                                 label="Cosmetic grade")
     board_vendor = django_filters.CharFilter(lookup_expr="iexact")
     serial_missing = django_filters.BooleanFilter()
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = UtcDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = UtcDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = Unit

@@ -210,6 +210,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UnitStateEnum": "inventory.choices.UnitState",
         "CosmeticGradeEnum": "inventory.choices.CosmeticGrade",
+        "ThermalMaterialEnum": "inventory.choices.ThermalMaterial",
+        "FanConditionEnum": "inventory.choices.FanCondition",
     },
 }
 

@@ -1,7 +1,7 @@
 """Turn domain errors into 4xx answers with field errors; nothing the caller did wrong becomes a 500."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError
 from rest_framework import status
 from rest_framework.response import Response
@@ -29,6 +29,10 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DataError):
+        # A value the database cannot store (e.g. text with NUL or an unpaired surrogate): the input is at fault.
+        return Response({"detail": "a value in the request cannot be stored; check for invalid characters"},
+                        status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, (IntegrityError, ProtectedError)):
         return Response({"detail": "conflicts with existing data; reload and retry"}, status=status.HTTP_409_CONFLICT)
     return drf_exception_handler(exc, context)

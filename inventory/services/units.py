@@ -28,6 +28,23 @@ def asset_tags_generate(count: int) -> list[str]:
     return sorted(tags)
 
 
+def json_text_problem(value) -> str:
+    """Why a JSON value cannot be stored as text in every database we support, or "" if it can.
+    (PostgreSQL's jsonb refuses NUL characters and unpaired surrogates.)"""
+    if isinstance(value, dict):
+        return next((p for k, v in value.items() for p in (json_text_problem(k), json_text_problem(v)) if p), "")
+    if isinstance(value, list):
+        return next((p for item in value if (p := json_text_problem(item))), "")
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "text must not contain NUL characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text must be valid Unicode (unpaired surrogate)"
+    return ""
+
+
 def actor_label_for(actor, actor_label: str = "") -> str:
     if actor_label:
         return actor_label
@@ -56,6 +73,8 @@ def unit_transition(
         raise InvalidInput({"reason": [f"a reason is required to move a unit to {to_state}"]})
     if payload is not None and not isinstance(payload, dict):
         raise InvalidInput({"payload": ["must be a JSON object"]})
+    if payload and (problem := json_text_problem(payload)):
+        raise InvalidInput({"payload": [problem]})
 
     unit_id = unit.pk if isinstance(unit, Unit) else unit
     with transaction.atomic():

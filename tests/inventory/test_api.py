@@ -313,3 +313,15 @@ def test_unknown_ids_are_404(admin_user, client_for):
     client = client_for(admin_user)
     for url in ("/api/units/0/", "/api/lots/0/", "/api/catalog/0/", "/api/units/abc/"):
         assert client.get(url).status_code == 404, url
+
+
+@pytest.mark.django_db
+def test_date_filters_accept_any_iso_offset(make_units, admin_user, client_for):
+    make_units(2)
+    client = client_for(admin_user)
+    # -17:00 is valid ISO 8601 and valid in Python, but PostgreSQL rejects offsets beyond ±15:59.
+    response = client.get("/api/units/", {"received_after": "0904-01-10T21:12:17.367-17:00"})
+    assert response.status_code == 200 and response.json()["count"] == 2
+    response = client.get("/api/units/", {"received_before": "2000-01-01T00:00:00+23:59"})
+    assert response.status_code == 200 and response.json()["count"] == 0
+    assert client.get("/api/units/", {"received_before": "yesterday"}).status_code == 400

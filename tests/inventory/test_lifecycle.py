@@ -133,3 +133,16 @@ def test_random_transition_sequences_keep_the_machine_legal(make_units):
         settings=settings(max_examples=40, stateful_step_count=30, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]),
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("payload, message", [
+    ({"note": "nul\x00byte"}, "NUL"),
+    ({"nested": [{"k\x00": 1}]}, "NUL"),
+    ({"bad": "\ud818"}, "surrogate"),
+])
+def test_payload_text_that_a_database_cannot_store_is_refused(make_units, payload, message):
+    unit = make_units(1)[0]
+    with pytest.raises(InvalidInput, match=message):
+        unit_transition(unit=unit, to_state=UnitState.INSPECTED, payload=payload)
+    assert Unit.objects.get(pk=unit.pk).state == UnitState.RECEIVED

@@ -1,0 +1,123 @@
+"""The admin: every model is there, roles decide what is shown and done, writes go through the services."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from inventory.choices import UnitState
+from inventory.models import Unit, UnitEvent
+
+HEADER = "model,board_vendor,serial,source_rig,notes,cost,location,cosmetic_grade\n"
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/admin/", "/admin/inventory/unit/", "/admin/inventory/lot/",
+                                  "/admin/inventory/gpumodel/", "/admin/inventory/unitevent/",
+                                  "/admin/inventory/inspection/"])
+def test_pages_open_for_every_role(path, technician, reseller, admin_user, make_units):
+    make_units(2)
+    for user in (technician, reseller, admin_user):
+        assert logged_in(user).get(path).status_code == 200, (user, path)
+
+
+@pytest.mark.django_db
+def test_anonymous_is_sent_to_login(make_units):
+    response = Client().get("/admin/inventory/unit/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_search_by_serial_and_asset_tag_and_filter_by_state(make_units, technician):
+    units = make_units(3, lot="ADM-S")
+    client = logged_in(technician)
+    page = client.get("/admin/inventory/unit/", {"q": units[1].asset_tag}).content.decode()
+    assert units[1].asset_tag in page and units[0].asset_tag not in page
+    page = client.get("/admin/inventory/unit/", {"q": "ADM-S-0002"}).content.decode()
+    assert units[2].asset_tag in page and units[1].asset_tag not in page
+    page = client.get("/admin/inventory/unit/", {"state__exact": "inspected"}).content.decode()
+    assert units[0].asset_tag not in page
+
+
+@pytest.mark.django_db
+def test_unit_page_shows_events_inline_and_costs_only_to_resellers(make_units, technician, reseller):
+    unit = make_units(2, lot="ADM-C", total_cost="300.00")[0]
+    tech_page = logged_in(technician).get(f"/admin/inventory/unit/{unit.pk}/change/").content.decode()
+    seller_page = logged_in(reseller).get(f"/admin/inventory/unit/{unit.pk}/change/").content.decode()
+    assert "Unit events" in tech_page and "intake" in tech_page
+    assert "150.00" in seller_page and "Cost basis" in seller_page
+    assert "150.00" not in tech_page and "Cost basis" not in tech_page
+    lot_page = logged_in(technician).get(f"/admin/inventory/lot/{unit.lot_id}/change/").content.decode()
+    assert "300.00" not in lot_page
+
+
+@pytest.mark.django_db
+def test_state_changes_through_the_lifecycle_service(make_units, technician):
+    unit = make_units(1, lot="ADM-T")[0]
+    client = logged_in(technician)
+    form = {"location": "C7", "notes": "", "source_rig": "", "board_part_number": "", "vbios_version": "",
+            "cosmetic_grade": "", "transition_to": "inspected", "transition_reason": "checked",
+            "inspections-TOTAL_FORMS": "0", "inspections-INITIAL_FORMS": "0",
+            "events-TOTAL_FORMS": "1", "events-INITIAL_FORMS": "1"}
+    response = client.post(f"/admin/inventory/unit/{unit.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    unit.refresh_from_db()
+    assert (unit.state, unit.location) == (UnitState.INSPECTED, "C7")
+    event = unit.events.last()
+    assert (event.from_state, event.to_state, event.reason, event.actor) == ("received", "inspected", "checked",
+                                                                             technician)
+    # Moves the lifecycle does not allow are not even offered.
+    page = client.get(f"/admin/inventory/unit/{unit.pk}/change/").content.decode()
+    assert 'value="queued"' in page and 'value="sold"' not in page
+
+
+@pytest.mark.django_db
+def test_events_cannot_be_changed_or_deleted_and_units_not_deleted(make_units, admin_user):
+    unit = make_units(1)[0]
+    event = UnitEvent.objects.get(unit=unit)
+    client = logged_in(admin_user)
+    client.post(f"/admin/inventory/unitevent/{event.pk}/change/", {"reason": "forged"})
+    assert client.post(f"/admin/inventory/unitevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"/admin/inventory/unit/{unit.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert UnitEvent.objects.get(pk=event.pk).reason == "intake" and Unit.objects.filter(pk=unit.pk).exists()
+
+
+@pytest.mark.django_db
+def test_intake_action_imports_a_csv_or_lists_every_bad_row(make_units, technician):
+    lot = make_units(1, lot="ADM-I")[0].lot
+    client = logged_in(technician)
+    response = client.post("/admin/inventory/lot/", {"action": "intake_csv_action", "_selected_action": [lot.pk]})
+    assert response.status_code == 302 and response["Location"].endswith(f"/admin/inventory/lot/{lot.pk}/intake/")
+
+    bad = SimpleUploadedFile("bad.csv", (HEADER + "RTX 3080,MSI,I-1,,,,,\nRTX 0,MSI,I-2,,,,,\n").encode())
+    page = client.post(f"/admin/inventory/lot/{lot.pk}/intake/", {"csv_file": bad}).content.decode()
+    assert "1 row(s) rejected; nothing was imported." in page and "unknown model" in page
+    assert lot.units.count() == 1
+
+    good = SimpleUploadedFile("good.csv", (HEADER + "RTX 3080,MSI,I-1,,,,,\nRTX 3070,MSI,I-2,,,,,\n").encode())
+    response = client.post(f"/admin/inventory/lot/{lot.pk}/intake/", {"csv_file": good})
+    assert response.status_code == 302
+    assert lot.units.count() == 3
+
+
+@pytest.mark.django_db
+def test_reseller_cannot_take_in_cards(make_units, reseller):
+    lot = make_units(1)[0].lot
+    assert logged_in(reseller).get(f"/admin/inventory/lot/{lot.pk}/intake/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_admin_inspection_goes_through_the_service(make_units, technician):
+    unit = make_units(1, lot="ADM-N")[0]
+    response = logged_in(technician).post("/admin/inventory/inspection/add/", {
+        "unit": unit.pk, "cosmetic_grade": "A", "fan_condition": "ok", "thermal_pads": "original",
+        "thermal_paste": "replaced", "bracket_present": "on", "missing_parts": "", "notes": "",
+        "photos-TOTAL_FORMS": "0", "photos-INITIAL_FORMS": "0"})
+    assert response.status_code == 302, response.content.decode()[:1500]
+    unit.refresh_from_db()
+    assert unit.state == UnitState.INSPECTED and unit.cosmetic_grade == "A"
