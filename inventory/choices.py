@@ -39,11 +39,11 @@ class CosmeticGrade(models.TextChoices):
 COSMETIC_GRADE_DEFINITIONS = {
     CosmeticGrade.A: "No visible marks on shroud, backplate or PCB; fans, fins and bracket straight and clean "
     "after cleaning; all screws and parts present.",
-    CosmeticGrade.B: "Light wear: fine scuffs or dust staining that cleaning did not remove, no cracks, no bent "
+    CosmeticGrade.B: "Fine scuffs or dust staining that cleaning did not remove, no cracks, no bent "
     "fins, no missing screws.",
-    CosmeticGrade.C: "Visible wear: scratches, heat discolouration, a few bent fins, a replaced or mismatched fan "
+    CosmeticGrade.C: "Scratches, heat discolouration, a few bent fins, a replaced or mismatched fan "
     "or screw; nothing that affects function.",
-    CosmeticGrade.D: "Heavy wear: cracked or damaged shroud or backplate, corrosion traces, missing non-essential "
+    CosmeticGrade.D: "Cracked or damaged shroud or backplate, corrosion traces, missing non-essential "
     "parts; sold on function only.",
 }
 

@@ -7,6 +7,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Sum
 
 from ..errors import InvalidInput
 from ..models import Lot, Unit
@@ -48,18 +49,24 @@ def lot_update(*, lot: Lot, **changes) -> Lot:
 
 def lot_allocate_costs(*, lot: Lot) -> None:
     """Set every unit's cost basis: its own cost when given, else an equal share of what the lot cost
-    beyond the given costs. Shares are whole cents and add up exactly (leftover cents go to the oldest units)."""
+    beyond the given costs. Shares are whole cents and add up exactly (leftover cents go to the oldest units).
+
+    Three UPDATEs whatever the lot's size: shares differ by at most one cent, and the units that get the extra
+    cent are a prefix of the id order."""
     with transaction.atomic():
-        units = list(Unit.objects.select_for_update().filter(lot=lot).order_by("id").only("id", "cost_given"))
-        given = sum((u.cost_given for u in units if u.cost_given is not None), Decimal("0"))
-        shared = [u for u in units if u.cost_given is None]
-        remainder = max(lot.total_cost - given, Decimal("0"))
-        if shared:
-            share = (remainder / len(shared)).quantize(CENT, rounding=ROUND_DOWN)
-            leftover_cents = int((remainder - share * len(shared)) / CENT)
-            for index, unit in enumerate(shared):
-                unit.cost_basis = share + (CENT if index < leftover_cents else 0)
-        for unit in units:
-            if unit.cost_given is not None:
-                unit.cost_basis = unit.cost_given
-        Unit.objects.bulk_update(units, ["cost_basis"], batch_size=500)
+        units = Unit.objects.select_for_update().filter(lot=lot)
+        given = units.filter(cost_given__isnull=False)
+        given_total = given.aggregate(total=Sum("cost_given"))["total"] or Decimal("0")
+        given.update(cost_basis=F("cost_given"))
+        shared_ids = list(units.filter(cost_given__isnull=True).order_by("id").values_list("id", flat=True))
+        if not shared_ids:
+            return
+        remainder = max(lot.total_cost - given_total, Decimal("0"))
+        share = (remainder / len(shared_ids)).quantize(CENT, rounding=ROUND_DOWN)
+        extra_cents = int((remainder - share * len(shared_ids)) / CENT)
+        shared = units.filter(cost_given__isnull=True)
+        if extra_cents:
+            shared.filter(id__lte=shared_ids[extra_cents - 1]).update(cost_basis=share + CENT)
+            shared.filter(id__gt=shared_ids[extra_cents - 1]).update(cost_basis=share)
+        else:
+            shared.update(cost_basis=share)
