@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[RolePermission]), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[RolePermission]),
          name="api-docs"),
+    path("api/auth/", include("rest_framework.urls")),  # log in/out links of the browsable API
     path("api/", include("inventory.api.urls")),
 ]
 if settings.DEBUG:
