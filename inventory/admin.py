@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from .choices import COSMETIC_GRADE_DEFINITIONS, UnitState
 from .errors import DomainError, IntakeRejected
@@ -13,6 +14,15 @@ from .models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from .roles import allowed_targets_for, can_see_costs
 from .services import intake_import, intake_parse_csv, lot_create, lot_update, unit_transition, unit_update
 from .services.units import EDITABLE_FIELDS
+
+# Colour of each state's badge in lists: grey waiting, blue on the bench, green good, red bad, amber attention.
+STATE_COLOURS = {
+    UnitState.RECEIVED: "#6c757d", UnitState.INSPECTED: "#6c757d", UnitState.QUEUED: "#0d6efd",
+    UnitState.TESTING: "#0d6efd", UnitState.TESTED: "#0dcaf0", UnitState.FAILED: "#dc3545",
+    UnitState.REPAIR: "#fd7e14", UnitState.GRADED: "#198754", UnitState.CERTIFIED: "#198754",
+    UnitState.LISTED: "#20c997", UnitState.SOLD: "#343a40", UnitState.RETURNED: "#fd7e14",
+    UnitState.ON_HOLD: "#ffc107", UnitState.SCRAPPED: "#212529",
+}
 
 
 @admin.register(GpuModel)
@@ -150,9 +160,11 @@ class UnitAdminForm(forms.ModelForm):
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
     form = UnitAdminForm
-    list_display = ["asset_tag", "gpu_model", "board_vendor", "serial_display", "lot", "state", "cosmetic_grade",
-                    "location", "received_at"]
-    list_filter = ["state", "gpu_model", "lot", "cosmetic_grade", "serial_missing", "board_vendor"]
+    list_display = ["tag", "gpu_model", "board_vendor", "serial_display", "lot", "state_badge", "grade", "location",
+                    "received_at"]
+    list_display_links = ["tag"]
+    list_filter = ["state", ("gpu_model", admin.RelatedOnlyFieldListFilter), ("lot", admin.RelatedOnlyFieldListFilter),
+                   "cosmetic_grade", "serial_missing", "board_vendor"]
     search_fields = ["asset_tag", "serial", "board_part_number", "nvml_uuid"]
     list_select_related = ["gpu_model", "lot"]
     inlines = [InspectionInline, UnitEventInline]
@@ -180,6 +192,20 @@ class UnitAdmin(admin.ModelAdmin):
         form.base_fields["transition_to"].choices = [("", "— keep state —")] + [
             (s, UnitState(s).label) for s in targets]
         return form
+
+    @admin.display(description="asset tag", ordering="asset_tag")
+    def tag(self, unit):
+        return format_html('<span style="white-space:nowrap;font-family:monospace">{}</span>', unit.asset_tag)
+
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, unit):
+        colour = STATE_COLOURS.get(unit.state, "#666")
+        return format_html('<span style="white-space:nowrap;padding:1px 6px;border-radius:8px;color:#fff;'
+                           'background:{}">{}</span>', colour, unit.get_state_display())
+
+    @admin.display(description="grade", ordering="cosmetic_grade")
+    def grade(self, unit):
+        return unit.cosmetic_grade or "–"
 
     @admin.display(description="serial", ordering="serial")
     def serial_display(self, unit):

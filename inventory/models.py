@@ -33,8 +33,8 @@ class GpuModel(models.Model):
     architecture = models.CharField(max_length=32)
     chip = models.CharField(max_length=32)
     compute_capability = models.CharField(max_length=8, blank=True, help_text="CUDA compute capability")
-    pci_vendor_id = models.CharField(max_length=4, validators=[HEX4])
-    pci_device_ids = models.JSONField(default=list, help_text="Lowercase hex PCI device ids")
+    pci_vendor_id = models.CharField("PCI vendor id", max_length=4, validators=[HEX4])
+    pci_device_ids = models.JSONField("PCI device ids", default=list, help_text="Lowercase hex PCI device ids")
     vram_gib = models.DecimalField("VRAM (GiB)", max_digits=5, decimal_places=1)
     memory_type = models.CharField(max_length=16)
     bus_width_bits = models.PositiveSmallIntegerField()
@@ -96,8 +96,8 @@ class Unit(models.Model):
     vbios_version = models.CharField("VBIOS version", max_length=32, blank=True)
     # Filled in once a bench has seen the card.
     nvml_uuid = models.CharField("NVML UUID", max_length=64, blank=True)
-    pci_device_id = models.CharField(max_length=4, blank=True, validators=[HEX4])
-    pci_subsystem_id = models.CharField(max_length=8, blank=True)
+    pci_device_id = models.CharField("PCI device id", max_length=4, blank=True, validators=[HEX4])
+    pci_subsystem_id = models.CharField("PCI subsystem id", max_length=8, blank=True)
     location = models.CharField(max_length=64, blank=True, help_text="Storage location, e.g. shelf B3")
     cost_given = models.DecimalField(
         null=True, blank=True, help_text="Cost paid for this card, when known; else the lot's cost is shared", **MONEY
