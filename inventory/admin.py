@@ -3,16 +3,26 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .choices import COSMETIC_GRADE_DEFINITIONS, UnitState
+from .choices import COSMETIC_GRADE_DEFINITIONS, REASON_REQUIRED_STATES, UnitState
 from .errors import DomainError, IntakeRejected
 from .lifecycle import allowed_targets
 from .models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from .roles import allowed_targets_for, can_see_costs
-from .services import intake_import, intake_parse_csv, lot_create, lot_update, unit_transition, unit_update
+from .services import (
+    inspection_record,
+    intake_import,
+    intake_parse_csv,
+    lot_cost_warnings,
+    lot_create,
+    lot_update,
+    unit_transition,
+    unit_update,
+)
 from .services.units import EDITABLE_FIELDS
 
 # Colour of each state's badge in lists: grey waiting, blue on the bench, green good, red bad, amber attention.
@@ -23,6 +33,13 @@ STATE_COLOURS = {
     UnitState.LISTED: "#20c997", UnitState.SOLD: "#343a40", UnitState.RETURNED: "#fd7e14",
     UnitState.ON_HOLD: "#ffc107", UnitState.SCRAPPED: "#212529",
 }
+
+
+COST_FIELDS = ("cost_basis", "cost_given", "total_cost")
+
+
+def _touches_costs(lookup: str) -> bool:
+    return any(part in COST_FIELDS for part in lookup.split("__"))
 
 
 @admin.register(GpuModel)
@@ -62,6 +79,11 @@ class LotAdmin(admin.ModelAdmin):
 
     def get_exclude(self, request, obj=None):
         return [] if can_see_costs(request.user) else ["total_cost"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if request is not None and not can_see_costs(request.user) and _touches_costs(lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in form.changed_data if f != "reference"}
@@ -109,6 +131,8 @@ class LotAdmin(admin.ModelAdmin):
                     self.message_user(request, f"{len(rows)} row(s) checked: all good. Nothing imported (dry run).")
                 else:
                     self.message_user(request, f"Took in {len(units)} unit(s) into {lot.reference}.")
+                    for warning in lot_cost_warnings(lot=lot) if can_see_costs(request.user) else []:
+                        self.message_user(request, warning, messages.WARNING)
                     return redirect(reverse("admin:inventory_unit_changelist") + f"?lot__id__exact={lot.pk}")
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "lot": lot, "form": form,
                    "errors": errors, "title": f"Take cards into {lot.reference}"}
@@ -154,7 +178,14 @@ class UnitAdminForm(forms.ModelForm):
     class Meta:
         model = Unit
         fields = list(EDITABLE_FIELDS)
-        help_texts = {"cosmetic_grade": " ".join(f"{k}: {v}" for k, v in COSMETIC_GRADE_DEFINITIONS.items())}
+
+    def clean(self):
+        # Checked here, before anything is saved, so a refused move never leaves the other edits half-done.
+        cleaned = super().clean()
+        target = cleaned.get("transition_to")
+        if target and target in REASON_REQUIRED_STATES and not (cleaned.get("transition_reason") or "").strip():
+            self.add_error("transition_reason", f"A reason is required to move a unit to {target}.")
+        return cleaned
 
 
 @admin.register(Unit)
@@ -169,7 +200,20 @@ class UnitAdmin(admin.ModelAdmin):
     list_select_related = ["gpu_model", "lot"]
     inlines = [InspectionInline, UnitEventInline]
     readonly_fields = ["asset_tag", "gpu_model", "lot", "board_vendor", "serial", "serial_missing", "state",
-                       "nvml_uuid", "pci_device_id", "pci_subsystem_id", "received_at", "state_changed_at"]
+                       "nvml_uuid", "pci_device_id", "pci_subsystem_id", "received_at", "state_changed_at",
+                       "cosmetic_grade_with_definition"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Hidden columns must not be usable as filters either (?cost_basis__gte=… would reveal them).
+        if request is not None and not can_see_costs(request.user) and _touches_costs(lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="cosmetic grade")
+    def cosmetic_grade_with_definition(self, unit):
+        if not unit.cosmetic_grade:
+            return "not graded yet (set by an inspection)"
+        return f"{unit.cosmetic_grade}: {COSMETIC_GRADE_DEFINITIONS[unit.cosmetic_grade]}"
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(self.readonly_fields)
@@ -179,7 +223,7 @@ class UnitAdmin(admin.ModelAdmin):
         identity = ["asset_tag", "gpu_model", "lot", "board_vendor", "serial", "serial_missing", "board_part_number",
                     "vbios_version", "nvml_uuid", "pci_device_id", "pci_subsystem_id"]
         state = ["state", "state_changed_at", "transition_to", "transition_reason"]
-        where = ["source_rig", "location", "cosmetic_grade", "notes", "received_at"]
+        where = ["source_rig", "location", "cosmetic_grade_with_definition", "notes", "received_at"]
         sets = [(None, {"fields": identity}), ("Lifecycle", {"fields": state}), ("Details", {"fields": where})]
         if can_see_costs(request.user):
             sets.append(("Cost", {"fields": ["cost_given", "cost_basis"]}))
@@ -188,7 +232,7 @@ class UnitAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         mine = allowed_targets_for(request.user)
-        targets = [s for s in allowed_targets(obj.state) if s in mine] if obj else []
+        targets = [s for s in allowed_targets(obj.state, held_from=obj.held_from) if s in mine] if obj else []
         form.base_fields["transition_to"].choices = [("", "— keep state —")] + [
             (s, UnitState(s).label) for s in targets]
         return form
@@ -219,15 +263,18 @@ class UnitAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         changes = {f: form.cleaned_data[f] for f in form.changed_data if f in EDITABLE_FIELDS}
-        try:
-            if changes:
-                unit_update(unit=obj, **changes)
-            target = form.cleaned_data.get("transition_to")
-            if target:
-                unit_transition(unit=obj, to_state=target, actor=request.user,
-                                reason=form.cleaned_data.get("transition_reason", ""))
-        except DomainError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+        target = form.cleaned_data.get("transition_to")
+        with transaction.atomic():
+            try:
+                if changes:
+                    unit_update(unit=obj, **changes)
+                if target:
+                    unit_transition(unit=obj, to_state=target, actor=request.user,
+                                    reason=form.cleaned_data.get("transition_reason", ""))
+            except DomainError as exc:
+                # Someone moved the card since the form was shown: keep nothing of this edit.
+                transaction.set_rollback(True)
+                self.message_user(request, f"Nothing was saved: {exc}", messages.ERROR)
 
 
 class InspectionPhotoInline(admin.TabularInline):
@@ -246,17 +293,15 @@ class InspectionAdmin(admin.ModelAdmin):
     readonly_fields = ["inspected_by", "created_at"]
 
     def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        from .services import inspection_record
-
         data = {f: form.cleaned_data[f] for f in form.cleaned_data if f not in ("unit", "inspected_by", "created_at")}
         created = inspection_record(unit=form.cleaned_data["unit"], actor=request.user, **data)
         obj.pk = created.pk
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser or super().has_change_permission(request, obj)
+        return False  # an inspection is a record of what was seen; a new look is a new inspection
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(UnitEvent)

@@ -1,19 +1,38 @@
 """Filter sets shared by every face that lists inventory, so a filter means the same thing everywhere."""
 
+import re
 from datetime import UTC
 
 import django_filters
+from django import forms
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from .choices import CosmeticGrade, GpuSegment, GpuVendor, UnitState
 from .models import GpuModel, Lot, Unit
 
 
-class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """ISO 8601 date-time, compared in UTC: Python accepts offsets up to ±24 h, PostgreSQL only ±15:59."""
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 date-time converted to UTC: Python accepts offsets up to ±24 h, PostgreSQL only ±15:59."""
 
-    def filter(self, qs, value):
-        return super().filter(qs, value.astimezone(UTC) if value else value)
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        try:
+            return parsed.astimezone(UTC) if parsed else parsed
+        except OverflowError:
+            raise forms.ValidationError("out of range once converted to UTC", code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+# An id as typed in a URL: ASCII digits only (str.isdigit() also accepts "²"), and small enough for a bigint.
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def _id_or_key(value: str, key_field: str) -> Q:
+    return Q(**{key_field: value}) | Q(pk=int(value)) if _ID.fullmatch(value) else Q(**{key_field: value})
 
 
 class UnitFilterSet(django_filters.FilterSet):
@@ -32,12 +51,12 @@ class UnitFilterSet(django_filters.FilterSet):
         fields = ["state", "model", "lot", "grade", "board_vendor", "serial_missing"]
 
     def filter_model(self, queryset, name, value):
-        return queryset.filter(Q(gpu_model__slug=value) | Q(gpu_model__pk=int(value)) if value.isdigit()
-                               else Q(gpu_model__slug=value))
+        ids = queryset.model.gpu_model.field.related_model.objects.filter(_id_or_key(value, "slug"))
+        return queryset.filter(gpu_model__in=ids)
 
     def filter_lot(self, queryset, name, value):
-        return queryset.filter(Q(lot__reference=value) | Q(lot__pk=int(value)) if value.isdigit()
-                               else Q(lot__reference=value))
+        ids = queryset.model.lot.field.related_model.objects.filter(_id_or_key(value, "reference"))
+        return queryset.filter(lot__in=ids)
 
 
 class GpuModelFilterSet(django_filters.FilterSet):

@@ -23,7 +23,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.LISTED: frozenset({S.SOLD, S.CERTIFIED, S.ON_HOLD}),
     S.SOLD: frozenset({S.RETURNED}),
     S.RETURNED: frozenset({S.INSPECTED, S.REPAIR, S.QUEUED, S.ON_HOLD, S.SCRAPPED}),
-    # A hold is lifted by sending the card back to where work on it restarts.
+    # A hold is lifted by resuming the state the card was held from (see allowed_targets), or by sending it
+    # to where work on it restarts.
     S.ON_HOLD: frozenset({S.RECEIVED, S.INSPECTED, S.QUEUED, S.REPAIR, S.SCRAPPED}),
     S.SCRAPPED: frozenset(),
 }
@@ -32,12 +33,20 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 INITIAL_STATE = S.RECEIVED
 
 
-def allowed_targets(state: str) -> list[str]:
-    """The states a unit in `state` may move to, in declaration order of UnitState."""
-    targets = TRANSITIONS.get(state, frozenset())
+# A card held mid-test cannot resume testing: the run was stopped, so it goes back to the queue instead.
+NOT_RESUMABLE = frozenset({S.TESTING, S.ON_HOLD})
+
+
+def allowed_targets(state: str, *, held_from: str = "") -> list[str]:
+    """The states a unit in `state` may move to, in declaration order of UnitState. A unit on hold may
+    also resume `held_from`, the state it was put on hold from."""
+    targets = set(TRANSITIONS.get(state, frozenset()))
+    if state == S.ON_HOLD and held_from and held_from not in NOT_RESUMABLE:
+        targets.add(held_from)
     return [s.value for s in S if s in targets]
 
 
-def assert_transition_allowed(from_state: str, to_state: str) -> None:
-    if to_state not in TRANSITIONS.get(from_state, frozenset()):
-        raise IllegalTransition(from_state, to_state, allowed_targets(from_state))
+def assert_transition_allowed(from_state: str, to_state: str, *, held_from: str = "") -> None:
+    allowed = allowed_targets(from_state, held_from=held_from)
+    if to_state not in allowed:
+        raise IllegalTransition(from_state, to_state, allowed)

@@ -106,6 +106,8 @@ class Unit(models.Model):
     cosmetic_grade = models.CharField(max_length=1, choices=CosmeticGrade.choices, blank=True)
     state = models.CharField(max_length=16, choices=UnitState.choices, default=UnitState.RECEIVED, editable=False,
                              db_index=True)
+    # The state a unit on hold was held from, so that lifting the hold can resume it.
+    held_from = models.CharField(max_length=16, choices=UnitState.choices, blank=True, editable=False)
     notes = models.TextField(blank=True)
     received_at = models.DateTimeField(default=timezone.now, editable=False)
     state_changed_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -130,6 +132,14 @@ class Unit(models.Model):
         return f"{self.asset_tag} ({self.gpu_model.name if self.gpu_model_id else '?'})"
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValueError("unit events are append-only and cannot be changed")
+
+    def delete(self):
+        raise ValueError("unit events are append-only and cannot be deleted")
+
+
 class UnitEvent(models.Model):
     """An append-only record of one lifecycle transition. Rows are never updated or deleted."""
 
@@ -143,6 +153,8 @@ class UnitEvent(models.Model):
     reason = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

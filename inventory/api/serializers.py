@@ -113,16 +113,24 @@ class UnitDetailSerializer(UnitSerializer):
     def get_allowed_transitions(self, unit) -> list[str]:
         request = self.context.get("request")
         mine = allowed_targets_for(request.user) if request else frozenset()
-        return [s for s in allowed_targets(unit.state) if s in mine]
+        return [s for s in allowed_targets(unit.state, held_from=unit.held_from) if s in mine]
 
 
 class UnitUpdateSerializer(serializers.Serializer):
+    """The fields a person may edit. Others are refused by name rather than silently ignored: the state moves
+    through transition/, the cosmetic grade through inspection/, identity comes from intake and benches."""
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["cannot be changed here"] for name in unknown})
+        return attrs
+
     location = serializers.CharField(max_length=64, allow_blank=True, required=False)
     notes = serializers.CharField(allow_blank=True, required=False)
     source_rig = serializers.CharField(max_length=64, allow_blank=True, required=False)
     board_part_number = serializers.CharField(max_length=64, allow_blank=True, required=False)
     vbios_version = serializers.CharField(max_length=32, allow_blank=True, required=False)
-    cosmetic_grade = serializers.ChoiceField(choices=CosmeticGrade.choices, allow_blank=True, required=False)
 
 
 class IntakeCardSerializer(serializers.Serializer):
@@ -164,6 +172,7 @@ class IntakeResultSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     checked = serializers.IntegerField()
     created = UnitSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
 
 
 class TransitionSerializer(serializers.Serializer):

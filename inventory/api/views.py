@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from .. import selectors
@@ -16,11 +16,13 @@ from ..services import (
     inspection_record,
     intake_import,
     intake_parse_csv,
+    lot_cost_warnings,
     lot_create,
     lot_update,
     unit_transition,
     unit_update,
 )
+from .parsers import JSONParser
 from .serializers import (
     GpuModelSerializer,
     InspectionCreateSerializer,
@@ -95,7 +97,9 @@ class LotViewSet(ActionPermsMixin, mixins.CreateModelMixin, mixins.UpdateModelMi
             source = "api"
         _, units = intake_import(lot_reference=lot.reference, rows=rows, actor=request.user, source=source,
                                  dry_run=data["dry_run"], allow_costs=can_see_costs(request.user))
-        result = {"lot": lot, "dry_run": data["dry_run"], "checked": len(rows), "created": units}
+        warnings = lot_cost_warnings(lot=lot) if can_see_costs(request.user) and units else []
+        result = {"lot": lot, "dry_run": data["dry_run"], "checked": len(rows), "created": units,
+                  "warnings": warnings}
         return Response(IntakeResultSerializer(result, context={"request": request}).data,
                         status=status.HTTP_200_OK if data["dry_run"] else status.HTTP_201_CREATED)
 

@@ -3,7 +3,7 @@
 from .catalog import CatalogIndex, catalog_load
 from .inspections import inspection_record
 from .intake import IntakeRow, intake_import, intake_parse_csv, intake_validate
-from .lots import lot_allocate_costs, lot_create, lot_update
+from .lots import lot_allocate_costs, lot_cost_warnings, lot_create, lot_update
 from .units import unit_transition, unit_update
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "intake_parse_csv",
     "intake_validate",
     "lot_allocate_costs",
+    "lot_cost_warnings",
     "lot_create",
     "lot_update",
     "unit_transition",

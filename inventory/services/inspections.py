@@ -7,9 +7,12 @@ from django.db import transaction
 
 from ..choices import UnitState
 from ..errors import InvalidInput
-from ..lifecycle import TRANSITIONS
 from ..models import Inspection, InspectionPhoto, Unit
 from .units import unit_transition
+
+# An inspection moves a card on only from these states; elsewhere (on hold, queued, after tests) it is recorded
+# and sets the cosmetic grade, but the card stays where it is.
+INSPECTION_ADVANCES_FROM = frozenset({UnitState.RECEIVED, UnitState.RETURNED, UnitState.REPAIR})
 
 
 def inspection_record(
@@ -26,33 +29,40 @@ def inspection_record(
     notes: str = "",
     photos: list | None = None,
 ) -> Inspection:
-    """Record an inspection, set the unit's cosmetic grade, and move a received (or returned, or repaired)
-    unit to inspected, in one transaction. `photos` is a list of uploaded files or (file, caption) pairs."""
+    """Record an inspection and set the unit's cosmetic grade; a received, returned or repaired unit moves to
+    inspected, all in one transaction. `photos` is a list of uploaded files or (file, caption) pairs."""
     unit_id = unit.pk if isinstance(unit, Unit) else unit
-    with transaction.atomic():
-        locked = Unit.objects.select_for_update().get(pk=unit_id)
-        inspection = Inspection(
-            unit=locked, inspected_by=actor, cosmetic_grade=cosmetic_grade, fan_condition=fan_condition,
-            thermal_pads=thermal_pads, thermal_paste=thermal_paste, pcie_connector_damage=pcie_connector_damage,
-            bracket_present=bracket_present, missing_parts=missing_parts.strip(), notes=notes.strip(),
-        )
-        try:
-            inspection.full_clean()
-        except ValidationError as exc:
-            raise InvalidInput(exc.message_dict) from None
-        inspection.save()
-        for item in photos or []:
-            image, caption = item if isinstance(item, tuple) else (item, "")
-            InspectionPhoto.objects.create(inspection=inspection, image=image, caption=caption)
-        locked.cosmetic_grade = cosmetic_grade
-        locked.save(update_fields=["cosmetic_grade", "updated_at"])
-        if UnitState.INSPECTED in TRANSITIONS[locked.state]:
-            unit_transition(
-                unit=locked, to_state=UnitState.INSPECTED, actor=actor, reason="inspection",
-                payload={
-                    "inspection": inspection.pk, "cosmetic_grade": cosmetic_grade, "fan_condition": fan_condition,
-                    "pcie_connector_damage": pcie_connector_damage, "bracket_present": bracket_present,
-                    "photos": len(photos or []),
-                },
+    stored: list[InspectionPhoto] = []
+    try:
+        with transaction.atomic():
+            locked = Unit.objects.select_for_update().get(pk=unit_id)
+            inspection = Inspection(
+                unit=locked, inspected_by=actor, cosmetic_grade=cosmetic_grade, fan_condition=fan_condition,
+                thermal_pads=thermal_pads, thermal_paste=thermal_paste, pcie_connector_damage=pcie_connector_damage,
+                bracket_present=bracket_present, missing_parts=missing_parts.strip(), notes=notes.strip(),
             )
+            try:
+                inspection.full_clean()
+            except ValidationError as exc:
+                raise InvalidInput(exc.message_dict) from None
+            inspection.save()
+            for item in photos or []:
+                image, caption = item if isinstance(item, tuple) else (item, "")
+                stored.append(InspectionPhoto.objects.create(inspection=inspection, image=image, caption=caption))
+            locked.cosmetic_grade = cosmetic_grade
+            locked.save(update_fields=["cosmetic_grade", "updated_at"])
+            if locked.state in INSPECTION_ADVANCES_FROM:
+                unit_transition(
+                    unit=locked, to_state=UnitState.INSPECTED, actor=actor, reason="inspection",
+                    payload={
+                        "inspection": inspection.pk, "cosmetic_grade": cosmetic_grade,
+                        "fan_condition": fan_condition, "pcie_connector_damage": pcie_connector_damage,
+                        "bracket_present": bracket_present, "photos": len(stored),
+                    },
+                )
+    except BaseException:
+        # The rows rolled back; the image files the storage already wrote would be orphans.
+        for photo in stored:
+            photo.image.delete(save=False)
+        raise
     return inspection

@@ -40,6 +40,8 @@ _VENDOR_CANONICAL = {v.lower(): v for v in KNOWN_BOARD_VENDORS}
 _TEXT_LIMITS = {"board_vendor": 64, "serial": 64, "source_rig": 64, "location": 64, "board_part_number": 64,
                 "vbios_version": 32}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Notes may span lines; other control characters (NUL above all, which PostgreSQL cannot store) are refused.
+_CONTROL_IN_NOTES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_COST = Decimal("9999999999.99")
 
 
@@ -154,7 +156,7 @@ def intake_validate(
 
         for name in COLUMNS:
             text = get(name, "")
-            if _CONTROL.search(text) and name != "notes":
+            if (_CONTROL_IN_NOTES if name == "notes" else _CONTROL).search(text):
                 bad(name, "contains control characters")
             elif name in _TEXT_LIMITS and len(text) > _TEXT_LIMITS[name]:
                 bad(name, f"longer than {_TEXT_LIMITS[name]} characters")
@@ -270,7 +272,9 @@ def intake_import(
         UnitEvent.objects.bulk_create(
             [
                 UnitEvent(unit=unit, actor=actor, actor_label=label, from_state="", to_state=UnitState.RECEIVED,
-                          reason="intake", payload={"lot": lot.reference, "line": row.line, "source": source},
+                          reason="intake",
+                          payload={"lot": lot.reference, "line": row.line, "source": source,
+                                   **({"cosmetic_grade": row.cosmetic_grade} if row.cosmetic_grade else {})},
                           created_at=now)
                 for unit, row in zip(units, valid, strict=True)
             ],

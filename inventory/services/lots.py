@@ -14,6 +14,7 @@ from ..models import Lot, Unit
 
 CENT = Decimal("0.01")
 LOT_FIELDS = ("supplier", "purchased_on", "total_cost", "currency", "notes")
+LOT_UPDATE_FIELDS = ("reference", *LOT_FIELDS)
 
 
 def _validated(lot: Lot) -> Lot:
@@ -35,7 +36,7 @@ def lot_create(*, reference: str, **fields) -> Lot:
 
 
 def lot_update(*, lot: Lot, **changes) -> Lot:
-    unknown = set(changes) - set(LOT_FIELDS)
+    unknown = set(changes) - set(LOT_UPDATE_FIELDS)
     if unknown:
         raise InvalidInput({f: ["unknown lot field"] for f in sorted(unknown)})
     with transaction.atomic():
@@ -45,6 +46,15 @@ def lot_update(*, lot: Lot, **changes) -> Lot:
         if "total_cost" in changes:
             lot_allocate_costs(lot=lot)
     return lot
+
+
+def lot_cost_warnings(*, lot: Lot) -> list[str]:
+    """What is off about a lot's costs, in words: the per-card costs given add up to more than the lot cost."""
+    given_total = Unit.objects.filter(lot=lot).aggregate(total=Sum("cost_given"))["total"] or Decimal("0")
+    if given_total > lot.total_cost:
+        return [f"the costs given per card add up to {given_total:.2f} {lot.currency}, more than the lot's total "
+                f"cost of {lot.total_cost:.2f} {lot.currency}; cards without a cost of their own get 0.00"]
+    return []
 
 
 def lot_allocate_costs(*, lot: Lot) -> None:

@@ -80,11 +80,12 @@ def unit_transition(
     with transaction.atomic():
         locked = Unit.objects.select_for_update().get(pk=unit_id)
         from_state = locked.state
-        assert_transition_allowed(from_state, to_state)
+        assert_transition_allowed(from_state, to_state, held_from=locked.held_from)
         now = timezone.now()
         locked.state = to_state
         locked.state_changed_at = now
-        locked.save(update_fields=["state", "state_changed_at", "updated_at"])
+        locked.held_from = from_state if to_state == UnitState.ON_HOLD else ""
+        locked.save(update_fields=["state", "state_changed_at", "held_from", "updated_at"])
         UnitEvent.objects.create(
             unit=locked,
             actor=actor,
@@ -96,12 +97,13 @@ def unit_transition(
             created_at=now,
         )
     if isinstance(unit, Unit):
-        unit.state, unit.state_changed_at = locked.state, locked.state_changed_at
+        unit.state, unit.state_changed_at, unit.held_from = locked.state, locked.state_changed_at, locked.held_from
     return locked
 
 
-# Fields a person may edit after intake; identity fields a bench fills in come through the bench services.
-EDITABLE_FIELDS = ("location", "notes", "source_rig", "board_part_number", "vbios_version", "cosmetic_grade")
+# Fields a person may edit after intake. Identity fields come from a bench; the cosmetic grade changes only
+# through an inspection, which keeps a record of who graded what.
+EDITABLE_FIELDS = ("location", "notes", "source_rig", "board_part_number", "vbios_version")
 
 
 def unit_update(*, unit: Unit, **changes) -> Unit:

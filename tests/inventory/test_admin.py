@@ -121,3 +121,26 @@ def test_admin_inspection_goes_through_the_service(make_units, technician):
     assert response.status_code == 302, response.content.decode()[:1500]
     unit.refresh_from_db()
     assert unit.state == UnitState.INSPECTED and unit.cosmetic_grade == "A"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/admin/inventory/unit/?cost_basis__gte=150", "/admin/inventory/unit/?cost_given=1",
+                                 "/admin/inventory/lot/?total_cost__gte=300"])
+def test_technicians_cannot_filter_by_hidden_costs(make_units, technician, reseller, url):
+    make_units(2, lot="ADM-F", total_cost="300.00")
+    assert logged_in(technician).get(url).status_code == 400
+    assert logged_in(reseller).get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_refused_move_saves_nothing_of_the_form(make_units, technician):
+    unit = make_units(1, lot="ADM-H")[0]
+    form = {"location": "C9", "notes": "", "source_rig": "", "board_part_number": "", "vbios_version": "",
+            "transition_to": "scrapped", "transition_reason": "",
+            "inspections-TOTAL_FORMS": "0", "inspections-INITIAL_FORMS": "0",
+            "events-TOTAL_FORMS": "1", "events-INITIAL_FORMS": "1"}
+    response = logged_in(technician).post(f"/admin/inventory/unit/{unit.pk}/change/", form)
+    assert response.status_code == 200 and "A reason is required to move a unit to scrapped." in \
+        response.content.decode()
+    unit.refresh_from_db()
+    assert (unit.location, unit.state) == ("", UnitState.RECEIVED)

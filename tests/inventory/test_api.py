@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
@@ -325,3 +326,89 @@ def test_date_filters_accept_any_iso_offset(make_units, admin_user, client_for):
     response = client.get("/api/units/", {"received_before": "2000-01-01T00:00:00+23:59"})
     assert response.status_code == 200 and response.json()["count"] == 0
     assert client.get("/api/units/", {"received_before": "yesterday"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_unit_edit_refuses_fields_it_does_not_edit(unit, technician, client_for):
+    response = client_for(technician).patch(f"/api/units/{unit.pk}/", {"cosmetic_grade": "A", "state": "sold",
+                                                                       "location": "Z9"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"cosmetic_grade": ["cannot be changed here"], "state": ["cannot be changed here"]}
+    unit.refresh_from_db()
+    assert (unit.location, unit.state, unit.cosmetic_grade) == ("", "received", "")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["model=%C2%B2", "lot=%C2%B2", "model=99999999999999999999999", "lot=-1"])
+def test_odd_ids_in_filters_match_nothing(make_units, admin_user, client_for, query):
+    make_units(1)
+    response = client_for(admin_user).get(f"/api/units/?{query}")
+    assert response.status_code == 200 and response.json()["count"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["received_after=0001-01-01T00:00:00%2B01:00",
+                                   "received_before=9999-12-31T23:59:59-01:00"])
+def test_dates_that_overflow_in_utc_are_400(admin_user, client_for, query):
+    response = client_for(admin_user).get(f"/api/units/?{query}")
+    assert response.status_code == 400 and list(response.json()) == [query.split("=")[0]]
+
+
+@pytest.mark.django_db
+def test_deeply_nested_json_is_400_not_500(unit, admin_user, client_for):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client_for(admin_user).post(f"/api/units/{unit.pk}/transition/", body,
+                                           content_type="application/json")
+    assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_put_on_a_lot_replaces_its_fields(make_units, reseller, client_for):
+    lot = make_units(2, lot="LOT-PUT", total_cost="100.00")[0].lot
+    body = {"reference": "LOT-PUT-2", "supplier": "Rig farm", "purchased_on": "2026-11-01", "total_cost": "300.00",
+            "currency": "EUR", "notes": "re-counted"}
+    response = client_for(reseller).put(f"/api/lots/{lot.pk}/", body, format="json")
+    assert response.status_code == 200, response.content
+    lot.refresh_from_db()
+    assert (lot.reference, lot.currency, str(lot.total_cost)) == ("LOT-PUT-2", "EUR", "300.00")
+    assert sorted(str(c) for c in lot.units.values_list("cost_basis", flat=True)) == ["150.00", "150.00"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("held_state", ["on_hold", "queued"])
+def test_inspection_does_not_move_a_card_that_is_held_or_queued(make_units, technician, client_for, held_state):
+    unit = make_units(1)[0]
+    unit_transition(unit=unit, to_state="inspected")
+    unit_transition(unit=unit, to_state=held_state, reason="police hold")
+    response = client_for(technician).post(f"/api/units/{unit.pk}/inspection/",
+                                           {"cosmetic_grade": "B", "fan_condition": "ok"}, format="json")
+    assert response.status_code == 201
+    unit.refresh_from_db()
+    assert unit.state == held_state and unit.cosmetic_grade == "B"
+
+
+@pytest.mark.django_db
+def test_intake_warns_when_given_costs_exceed_the_lot_cost(make_units, admin_user, client_for):
+    lot = make_units(1, lot="LOT-W", total_cost="100.00")[0].lot
+    rows = [{"model": "RTX 3080", "board_vendor": "MSI", "serial": "W-1", "cost": "150"}]
+    body = client_for(admin_user).post(f"/api/lots/{lot.pk}/intake/", {"units": rows}, format="json").json()
+    assert len(body["warnings"]) == 1 and "150.00 USD, more than the lot's total cost of 100.00 USD" in \
+        body["warnings"][0]
+
+
+@pytest.mark.django_db
+def test_failed_inspection_leaves_no_photo_files_behind(unit, technician, client_for, settings, tmp_path,
+                                                        monkeypatch):
+    from inventory.services import inspections
+
+    settings.MEDIA_ROOT = tmp_path
+
+    def refuse(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(inspections, "unit_transition", refuse)
+    with pytest.raises(RuntimeError):
+        inspections.inspection_record(unit=unit, cosmetic_grade="A", fan_condition="ok",
+                                      photos=[SimpleUploadedFile("card.png", _png().read(), "image/png")])
+    assert not Inspection.objects.exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -49,8 +49,8 @@ def test_concurrent_starts_of_one_unit_exactly_one_wins(make_units, monkeypatch)
     # every bench would read "queued" and all of them would win.
     real_check = units_service.assert_transition_allowed
 
-    def slow_check(from_state, to_state):
-        real_check(from_state, to_state)
+    def slow_check(*args, **kwargs):
+        real_check(*args, **kwargs)
         time.sleep(0.3)
 
     monkeypatch.setattr(units_service, "assert_transition_allowed", slow_check)

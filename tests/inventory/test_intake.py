@@ -217,3 +217,18 @@ def _subprocess_env():
     else:
         env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     return env
+
+
+@pytest.mark.django_db
+def test_control_characters_in_notes_are_refused_but_line_breaks_kept(catalog):
+    assert rejected(HEADER + 'RTX 3080,MSI,N-1,,"bad\x00note",,,\n') == [(2, "notes", "contains control characters")]
+    _, units = intake_import(lot_reference="LOT-N", rows=intake_parse_csv(HEADER + 'RTX 3080,MSI,N-2,,"a\nb",,,\n'))
+    assert units[0].notes == "a\nb"
+
+
+@pytest.mark.django_db
+def test_cli_warns_when_given_costs_exceed_the_lot_cost(catalog, tmp_path, capsys):
+    sheet = tmp_path / "lot.csv"
+    sheet.write_text(HEADER + "RTX 3080,MSI,K-1,,,500,,\nRTX 3080,MSI,K-2,,,,,\n")
+    call_command("intake", "--lot", "CLI-W", "--csv", str(sheet), "--total-cost", "400")
+    assert "warning: the costs given per card add up to 500.00 USD" in capsys.readouterr().err

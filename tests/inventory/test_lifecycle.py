@@ -85,16 +85,19 @@ class LifecycleMachine(RuleBasedStateMachine):
         super().__init__()
         self.unit = self.make_unit()
         self.expected = UnitState.RECEIVED.value
+        self.held_from = ""
 
     def attempt(self, to):
         reason = "because" if to in REASON_REQUIRED_STATES else ""
-        if to in TRANSITIONS[self.expected]:
+        legal = allowed_targets(self.expected, held_from=self.held_from)
+        if to in legal:
             unit_transition(unit=self.unit.pk, to_state=to, reason=reason)
+            self.held_from = self.expected if to == UnitState.ON_HOLD else ""
             self.expected = to
         else:
             with pytest.raises(IllegalTransition) as info:
                 unit_transition(unit=self.unit.pk, to_state=to, reason=reason)
-            assert info.value.allowed == allowed_targets(self.expected)
+            assert info.value.allowed == legal
 
     @rule(to=st.sampled_from(STATES))
     def any_move(self, to):
@@ -103,7 +106,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def legal_move(self, data):
         # Most random targets are illegal; this rule walks the graph so deep states get visited too.
-        targets = allowed_targets(self.expected)
+        targets = allowed_targets(self.expected, held_from=self.held_from)
         if targets:
             self.attempt(data.draw(st.sampled_from(targets)))
 
@@ -118,10 +121,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         events = list(UnitEvent.objects.filter(unit=self.unit).order_by("created_at", "id")
                       .values_list("from_state", "to_state"))
         assert events[0] == ("", UnitState.RECEIVED)
-        for (_, previous_to), (current_from, current_to) in zip(events, events[1:], strict=False):
+        held_from = ""
+        for (previous_from, previous_to), (current_from, current_to) in zip(events, events[1:], strict=False):
             assert current_from == previous_to
-            assert current_to in TRANSITIONS[current_from]
+            held_from = previous_from if previous_to == UnitState.ON_HOLD else ""
+            assert current_to in allowed_targets(current_from, held_from=held_from)
         assert events[-1][1] == self.expected
+        assert Unit.objects.values_list("held_from", flat=True).get(pk=self.unit.pk) == self.held_from
 
 
 @pytest.mark.django_db
@@ -146,3 +152,37 @@ def test_payload_text_that_a_database_cannot_store_is_refused(make_units, payloa
     with pytest.raises(InvalidInput, match=message):
         unit_transition(unit=unit, to_state=UnitState.INSPECTED, payload=payload)
     assert Unit.objects.get(pk=unit.pk).state == UnitState.RECEIVED
+
+
+@pytest.mark.django_db
+def test_a_hold_can_resume_where_the_card_was(make_units):
+    unit = make_units(1)[0]
+    for state in ("inspected", "queued", "testing", "tested", "graded", "certified", "listed"):
+        unit_transition(unit=unit, to_state=state)
+    unit_transition(unit=unit, to_state=UnitState.ON_HOLD, reason="buyer asked for photos")
+    assert unit.held_from == UnitState.LISTED
+    assert "listed" in allowed_targets(UnitState.ON_HOLD, held_from=unit.held_from)
+    unit_transition(unit=unit, to_state=UnitState.LISTED)
+    unit.refresh_from_db()
+    assert (unit.state, unit.held_from) == (UnitState.LISTED, "")
+
+
+@pytest.mark.django_db
+def test_a_card_held_mid_test_goes_back_to_the_queue_not_to_testing(make_units):
+    unit = make_units(1)[0]
+    for state in ("inspected", "queued", "testing"):
+        unit_transition(unit=unit, to_state=state)
+    unit_transition(unit=unit, to_state=UnitState.ON_HOLD, reason="smoke from the card")
+    with pytest.raises(IllegalTransition):
+        unit_transition(unit=unit, to_state=UnitState.TESTING)
+    unit_transition(unit=unit, to_state=UnitState.QUEUED)
+
+
+@pytest.mark.django_db
+def test_bulk_updates_and_deletes_of_events_are_refused(make_units):
+    make_units(2)
+    with pytest.raises(ValueError, match="append-only"):
+        UnitEvent.objects.filter(to_state="received").update(reason="x")
+    with pytest.raises(ValueError, match="append-only"):
+        UnitEvent.objects.all().delete()
+    assert UnitEvent.objects.filter(reason="intake").count() == 2

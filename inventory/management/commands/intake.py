@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from inventory.errors import IntakeRejected, InvalidInput
-from inventory.services import IntakeRow, intake_import, intake_parse_csv
+from inventory.services import IntakeRow, intake_import, intake_parse_csv, lot_cost_warnings
 from inventory.services.intake import SERIAL_MISSING
 
 
@@ -69,6 +69,8 @@ class Command(BaseCommand):
             serial = "(no serial)" if unit.serial_missing else unit.serial
             self.stdout.write(f"  {unit.asset_tag}  {unit.gpu_model.name:<28} {unit.board_vendor:<10} {serial}")
         self.stdout.write(self.style.SUCCESS(f"Took in {len(units)} card(s) into lot {lot.reference}."))
+        for warning in lot_cost_warnings(lot=lot):
+            self.stderr.write(self.style.WARNING(f"warning: {warning}"))
 
     def _rows(self, opts) -> list[IntakeRow]:
         single = any(opts[k] for k in ("model", "vendor", "serial", "no_serial"))
