@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .choices import (
@@ -116,8 +117,9 @@ class Unit(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
+            # Vendor compared case-blind: intake canonicalises known makers, not every maker there is.
             models.UniqueConstraint(
-                fields=["board_vendor", "serial"], condition=~Q(serial=""), name="unit_vendor_serial_unique",
+                Lower("board_vendor"), "serial", condition=~Q(serial=""), name="unit_vendor_serial_unique",
                 violation_error_message="a unit with this board vendor and serial already exists",
             ),
             models.UniqueConstraint(fields=["nvml_uuid"], condition=~Q(nvml_uuid=""), name="unit_nvml_uuid_unique"),

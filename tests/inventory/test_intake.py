@@ -232,3 +232,18 @@ def test_cli_warns_when_given_costs_exceed_the_lot_cost(catalog, tmp_path, capsy
     sheet.write_text(HEADER + "RTX 3080,MSI,K-1,,,500,,\nRTX 3080,MSI,K-2,,,,,\n")
     call_command("intake", "--lot", "CLI-W", "--csv", str(sheet), "--total-cost", "400")
     assert "warning: the costs given per card add up to 500.00 USD" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_serial_is_unique_per_vendor_whatever_the_vendor_spelling(catalog):
+    intake_import(lot_reference="LOT-V", rows=intake_parse_csv(HEADER + "RTX 3080,Acme Boards,V-1,,,,,\n"))
+    errors = rejected(HEADER + "RTX 3080,ACME BOARDS,V-1,,,,,\nRTX 3080,Other Co,V-1,,,,,\n")
+    assert errors == [(2, "serial", "duplicate serial: Acme Boards V-1 is already in inventory as "
+                                    f"{Unit.objects.get().asset_tag}")]
+    # The database itself refuses it too, whatever code writes the row.
+    from django.db import IntegrityError, transaction
+
+    unit = Unit.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Unit.objects.create(asset_tag="RF-TEST-0001", gpu_model=unit.gpu_model, lot=unit.lot,
+                            board_vendor="acme boards", serial="V-1")
