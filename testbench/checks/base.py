@@ -1,0 +1,95 @@
+"""What every check shares: statuses, results, progress reporting, cancellation and error handling."""
+
+from __future__ import annotations
+
+import enum
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..hardware.base import DeviceLost, GpuDevice
+
+
+class CheckStatus(enum.StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"  # the check could not run or finish (allocation, driver, lost device): never a pass
+
+    @classmethod
+    def worst(cls, statuses) -> CheckStatus:
+        order = [cls.PASS, cls.WARN, cls.FAIL, cls.ERROR]
+        return max(statuses, key=order.index, default=cls.PASS)
+
+
+@dataclass
+class CheckResult:
+    name: str
+    status: CheckStatus
+    summary: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "status": str(self.status), "summary": self.summary, "metrics": self.metrics,
+                "evidence": self.evidence, "duration_s": round(self.duration_s, 3)}
+
+
+class Cancelled(Exception):
+    """The run was cancelled; raised between chunks of work."""
+
+
+class CheckCannotStart(Exception):
+    """The check could not begin its work (e.g. no memory could be allocated)."""
+
+
+ProgressCallback = Callable[[str, float, str], None]  # (check name, fraction 0..1, phase)
+
+
+class CheckContext:
+    """Handed to a check: the device, where to report progress, and whether to stop."""
+
+    def __init__(self, device: GpuDevice, *, progress: ProgressCallback | None = None,
+                 cancelled: Callable[[], bool] | None = None, min_report_interval_s: float = 0.2):
+        self.device = device
+        self._progress = progress
+        self._cancelled = cancelled or (lambda: False)
+        self._interval = min_report_interval_s
+        self._last_report = 0.0
+        self.check_name = ""
+
+    def report(self, fraction: float, phase: str, *, force: bool = False) -> None:
+        """Report progress (rate-limited, so checks may call it after every chunk) and stop if cancelled."""
+        if self._cancelled():
+            raise Cancelled(self.check_name)
+        now = time.monotonic()
+        if self._progress and (force or now - self._last_report >= self._interval):
+            self._last_report = now
+            self._progress(self.check_name, max(0.0, min(1.0, fraction)), phase)
+
+
+def run_check(name: str, check: Callable[..., CheckResult], ctx: CheckContext, **params) -> CheckResult:
+    """Run one check, turning what keeps it from finishing into an ERROR result (never a pass).
+    Cancellation propagates: the run, not the check, decides what a cancel means."""
+    ctx.check_name = name
+    started = time.monotonic()
+    ctx.report(0.0, "starting", force=True)
+    try:
+        result = check(ctx, **params)
+    except Cancelled:
+        raise
+    except DeviceLost as exc:
+        result = CheckResult(name, CheckStatus.ERROR, f"device lost: {exc.detail}",
+                             evidence={"device_lost": exc.detail})
+    except (CheckCannotStart, MemoryError) as exc:
+        result = CheckResult(name, CheckStatus.ERROR, f"could not start: {exc}", evidence={"error": str(exc)})
+    except RuntimeError as exc:  # torch raises RuntimeError for CUDA and allocator failures
+        result = CheckResult(name, CheckStatus.ERROR, f"driver or runtime error: {exc}",
+                             evidence={"error": str(exc), "traceback": traceback.format_exc(limit=5)})
+    result.name = name
+    result.duration_s = time.monotonic() - started
+    ctx.report(1.0, "done", force=True)
+    return result

@@ -1,0 +1,312 @@
+"""VRAM test: memtest-style patterns over (nearly) all free device memory, vectorised in torch.
+
+Memory is taken as large chunks of 32-bit words; every pattern writes a chunk, lets the device finish
+(`synchronize`, where a simulated card's bad cells act), then reads it back slice by slice, so the memory this test
+adds beyond the buffer under test is one slice's worth of temporaries. A mismatching word is read again to tell a
+bad cell (still wrong) from a bad read (right the second time). The evidence — first failing addresses with
+expected/actual/XOR, which data bits flip, how many bits per word — tells a stuck data line, an address fault and
+scattered weak cells apart (as memtest_vulkan reports them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+import torch
+
+from ..hardware.base import DeviceBuffer
+from .base import CheckCannotStart, CheckContext, CheckResult, CheckStatus
+
+WORD = 4
+ALL_PATTERNS = ("walking_ones", "walking_zeros", "own_address", "moving_inversions", "walking_8bit",
+                "random_blocks", "modulo_20", "retention")
+
+
+def _i32(value: int) -> int:
+    """An unsigned 32-bit pattern as the signed value a torch int32 holds."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+@dataclass
+class ErrorLog:
+    max_reported: int
+    count: int = 0
+    bad_reads: int = 0  # mismatches that read correctly the second time
+    first: list[dict] = field(default_factory=list)
+    bit_counts: list[int] = field(default_factory=lambda: [0] * 32)
+    bits_per_word: dict[int, int] = field(default_factory=dict)
+    by_pattern: dict[str, int] = field(default_factory=dict)
+    addresses: set[int] = field(default_factory=set)  # distinct failing addresses, up to a cap
+
+    def record(self, pattern: str, buffer: DeviceBuffer, device, offset: int, index: torch.Tensor,
+               actual: torch.Tensor, expected: torch.Tensor) -> None:
+        """Account for mismatching words at `index` (word indexes into the buffer, `offset` already added)."""
+        n = int(index.numel())
+        self.count += n
+        self.by_pattern[pattern] = self.by_pattern.get(pattern, 0) + n
+        xor = torch.bitwise_xor(actual, expected)
+        bits = [(torch.bitwise_right_shift(xor, bit) & 1) for bit in range(32)]
+        for bit, column in enumerate(bits):
+            self.bit_counts[bit] += int(column.sum())
+        flipped = torch.stack(bits).sum(dim=0)
+        for k, c in zip(*torch.unique(flipped, return_counts=True), strict=True):
+            self.bits_per_word[int(k)] = self.bits_per_word.get(int(k), 0) + int(c)
+        if len(self.addresses) < 4096:
+            self.addresses.update(int(buffer.address + WORD * i) for i in index[:4096].tolist())
+        room = self.max_reported - len(self.first)
+        if room <= 0:
+            return
+        device.synchronize(buffer)
+        reread = buffer.tensor[index[:room]]
+        for i, act, exp, again in zip(index[:room].tolist(), actual[:room].tolist(), expected[:room].tolist(),
+                                      reread.tolist(), strict=True):
+            cell = again != exp
+            if not cell:
+                self.bad_reads += 1
+            self.first.append({
+                "address": f"0x{buffer.address + WORD * i:x}", "pattern": pattern,
+                "expected": f"0x{exp & 0xFFFFFFFF:08x}", "actual": f"0x{act & 0xFFFFFFFF:08x}",
+                "xor": f"0x{(act ^ exp) & 0xFFFFFFFF:08x}", "kind": "cell" if cell else "read",
+            })
+
+    def diagnosis(self) -> str:
+        if not self.count:
+            return "no errors"
+        flipping = [bit for bit, c in enumerate(self.bit_counts) if c]
+        multi_bit = sum(c for k, c in self.bits_per_word.items() if k >= 4)
+        if multi_bit > self.count / 2:
+            return "address or bank fault: many bits wrong per word, as when words land at the wrong address"
+        if len(flipping) == 1 and len(self.addresses) >= 32:
+            return f"stuck data line: bit {flipping[0]} wrong at {len(self.addresses)} addresses"
+        if len(self.addresses) == 1:
+            return f"one bad cell: bit {'/'.join(map(str, flipping))} at {self.first[0]['address']}"
+        if self.by_pattern.get("retention") and self.by_pattern["retention"] == self.count:
+            return f"weak cells: {len(self.addresses)} cells lose their charge when left idle (bit fade)"
+        return f"scattered bad cells: {len(self.addresses)} addresses, bits {flipping}"
+
+
+class VramTest:
+    def __init__(self, ctx: CheckContext, *, coverage: float, chunk_mib: int, slice_mib: int, patterns,
+                 retention_s: float, modulo_offsets: int, seed: int, max_reported: int):
+        self.ctx = ctx
+        self.device = ctx.device
+        self.coverage = coverage
+        self.chunk_words = chunk_mib * 2**20 // WORD
+        self.slice_words = slice_mib * 2**20 // WORD
+        self.patterns = list(patterns)
+        self.retention_s = retention_s
+        self.modulo_offsets = modulo_offsets
+        self.seed = seed
+        self.errors = ErrorLog(max_reported)
+        self.buffers: list[DeviceBuffer] = []
+        self.bytes_moved = 0
+        self.steps_done = 0
+        self.steps_total = 1
+
+    # --- memory ---------------------------------------------------------------------------------------
+    def allocate(self) -> tuple[int, int]:
+        free, total = self.device.memory_info()
+        remaining = int(free * self.coverage) // WORD
+        chunk = self.chunk_words
+        min_chunk = 2**16
+        while remaining > 0:
+            size = min(chunk, remaining)
+            try:
+                self.buffers.append(self.device.alloc_words(size))
+                remaining -= size
+            except MemoryError:
+                if chunk <= min_chunk:
+                    break
+                chunk //= 2  # fragmentation or another process: take smaller pieces
+        if not self.buffers:
+            raise CheckCannotStart(f"no device memory could be allocated ({free} bytes reported free)")
+        return free, total
+
+    def release(self) -> None:
+        for buffer in self.buffers:
+            self.device.free(buffer)
+        self.buffers.clear()
+
+    def slices(self, buffer: DeviceBuffer, reverse: bool = False):
+        starts = range(0, buffer.words, self.slice_words)
+        for start in reversed(starts) if reverse else starts:
+            yield start, min(start + self.slice_words, buffer.words)
+
+    def step(self, phase: str) -> None:
+        self.steps_done += 1
+        self.ctx.report(self.steps_done / self.steps_total, phase)
+
+    # --- expected contents ----------------------------------------------------------------------------
+    def address_words(self, buffer: DeviceBuffer, start: int, end: int) -> torch.Tensor:
+        index = torch.arange(start, end, dtype=torch.int64, device=buffer.tensor.device)
+        return (index * WORD + buffer.address).bitwise_and(0xFFFFFFFF).to(torch.int32)
+
+    def random_words(self, buffer: DeviceBuffer, start: int, end: int, salt: int) -> torch.Tensor:
+        generator = torch.Generator(device=buffer.tensor.device)
+        generator.manual_seed((self.seed * 1_000_003 + salt * 7_919 + buffer.address + start) & (2**62 - 1))
+        return torch.randint(-(2**31), 2**31, (end - start,), dtype=torch.int32, generator=generator,
+                             device=buffer.tensor.device)
+
+    # --- write / verify -------------------------------------------------------------------------------
+    def write(self, buffer: DeviceBuffer, value, start: int = 0, end: int | None = None) -> None:
+        end = buffer.words if end is None else end
+        target = buffer.tensor[start:end]
+        if isinstance(value, int):
+            target.fill_(value)
+        else:
+            target.copy_(value)
+        self.bytes_moved += (end - start) * WORD
+
+    def verify(self, pattern: str, buffer: DeviceBuffer, expected, start: int, end: int,
+               step: int = 1, first: int = 0) -> None:
+        actual = buffer.tensor[start + first:end:step]
+        if isinstance(expected, int):
+            wrong = actual != expected
+        else:
+            expected = expected[first::step]
+            wrong = actual != expected
+        self.bytes_moved += actual.numel() * WORD
+        if bool(wrong.any()):
+            local = wrong.nonzero().flatten()
+            exp = torch.full_like(local, expected, dtype=torch.int32) if isinstance(expected, int) else \
+                expected[local]
+            self.errors.record(pattern, buffer, self.device, start + first, local * step + start + first,
+                               actual[local], exp)
+
+    def fill_verify(self, pattern: str, make) -> None:
+        """Write every chunk with `make(buffer, start, end)`, let the device settle, read it all back."""
+        for buffer in self.buffers:
+            for start, end in self.slices(buffer):
+                self.write(buffer, make(buffer, start, end), start, end)
+            self.device.synchronize(buffer)
+            for start, end in self.slices(buffer):
+                self.verify(pattern, buffer, make(buffer, start, end), start, end)
+            self.step(pattern)
+
+    def moving_inversions(self, pattern: str, make) -> None:
+        """Write p; ascending: check p, write ~p; descending: check ~p, write p; check p."""
+        def inverted(buffer, start, end):
+            value = make(buffer, start, end)
+            return ~value if not isinstance(value, int) else _i32(~value)
+
+        for buffer in self.buffers:
+            for start, end in self.slices(buffer):
+                self.write(buffer, make(buffer, start, end), start, end)
+            self.device.synchronize(buffer)
+            for start, end in self.slices(buffer):
+                self.verify(pattern, buffer, make(buffer, start, end), start, end)
+                self.write(buffer, inverted(buffer, start, end), start, end)
+            self.device.synchronize(buffer)
+            for start, end in self.slices(buffer, reverse=True):
+                self.verify(pattern, buffer, inverted(buffer, start, end), start, end)
+                self.write(buffer, make(buffer, start, end), start, end)
+            self.device.synchronize(buffer)
+            for start, end in self.slices(buffer):
+                self.verify(pattern, buffer, make(buffer, start, end), start, end)
+            self.step(pattern)
+
+    # --- the patterns ---------------------------------------------------------------------------------
+    def plan(self) -> list[tuple[str, Callable[[], None]]]:
+        """The (pattern, job) list for the chosen patterns, in order."""
+        def constant(value: int):
+            return lambda *args: value
+
+        def random_words(salt: int):
+            return lambda b, s, e: self.random_words(b, s, e, salt=salt)
+
+        jobs: list[tuple[str, Callable[[], None]]] = []
+        for name in self.patterns:
+            if name == "walking_ones":
+                jobs += [(name, partial(self.fill_verify, name, constant(_i32(1 << bit)))) for bit in range(32)]
+            elif name == "walking_zeros":
+                jobs += [(name, partial(self.fill_verify, name, constant(_i32(~(1 << bit))))) for bit in range(32)]
+            elif name == "own_address":
+                jobs.append((name, partial(self.fill_verify, name, self.address_words)))
+            elif name == "moving_inversions":
+                jobs += [(name, partial(self.moving_inversions, name, maker))
+                         for maker in (constant(0), constant(_i32(0xFFFFFFFF)), random_words(1))]
+            elif name == "walking_8bit":
+                jobs += [(name, partial(self.moving_inversions, name, constant(_i32(0x01010101 << k))))
+                         for k in range(8)]
+            elif name == "random_blocks":
+                jobs.append((name, partial(self.fill_verify, name, random_words(2))))
+            elif name == "modulo_20":
+                jobs += [(name, partial(self.modulo_20, offset)) for offset in range(self.modulo_offsets)]
+            elif name == "retention":
+                jobs.append((name, self.retention))
+            else:
+                raise ValueError(f"unknown VRAM pattern {name!r}; patterns are {', '.join(ALL_PATTERNS)}")
+        return jobs
+
+    def modulo_20(self, offset: int) -> None:
+        value = _i32(0x5A5A5A5A)
+        for buffer in self.buffers:
+            for start, end in self.slices(buffer):
+                buffer.tensor[start:end].fill_(_i32(~value))
+            buffer.tensor[offset::20].fill_(value)
+            self.bytes_moved += buffer.words * WORD
+            self.device.synchronize(buffer)
+            for start, end in self.slices(buffer):
+                first = (offset - start) % 20
+                self.verify("modulo_20", buffer, value, start, end, step=20, first=first)
+            self.step("modulo_20")
+
+    def retention(self) -> None:
+        """Write, leave the memory idle, read back: cells that cannot hold their charge fade."""
+        for buffer in self.buffers:
+            for start, end in self.slices(buffer):
+                self.write(buffer, _i32(0xFFFFFFFF), start, end)
+            self.device.synchronize(buffer)
+        deadline = time.monotonic() + self.retention_s
+        while time.monotonic() < deadline:
+            self.ctx.report(self.steps_done / self.steps_total, "retention (idle)")
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        for buffer in self.buffers:
+            self.device.synchronize(buffer)
+            for start, end in self.slices(buffer):
+                self.verify("retention", buffer, _i32(0xFFFFFFFF), start, end)
+        self.step("retention")
+
+    def run(self) -> CheckResult:
+        started = time.monotonic()
+        free, total = self.allocate()
+        try:
+            jobs = self.plan()
+            self.steps_total = sum(len(self.buffers) if name != "retention" else 1 for name, _ in jobs) or 1
+            for _, job in jobs:
+                job()
+        finally:
+            tested = sum(b.words for b in self.buffers) * WORD
+            self.release()
+        elapsed = time.monotonic() - started
+        errors = self.errors
+        metrics = {
+            "tested_bytes": tested, "free_bytes": free, "total_bytes": total,
+            "coverage_of_free": round(tested / free, 4) if free else 0.0,
+            "errors": errors.count, "bad_reads": errors.bad_reads,
+            "distinct_addresses": len(errors.addresses),
+            "patterns": sorted(set(self.patterns)),
+            "throughput_gbs": round(self.bytes_moved / elapsed / 1e9, 3) if elapsed else 0.0,
+        }
+        evidence = {}
+        if errors.count:
+            evidence = {"first_errors": errors.first, "bit_histogram": errors.bit_counts,
+                        "bits_per_word": dict(sorted(errors.bits_per_word.items())),
+                        "errors_by_pattern": errors.by_pattern, "diagnosis": errors.diagnosis()}
+            return CheckResult("vram", CheckStatus.FAIL, f"{errors.count} memory errors: {errors.diagnosis()}",
+                               metrics, evidence)
+        return CheckResult("vram", CheckStatus.PASS,
+                           f"no errors in {tested / 2**30:.2f} GiB ({metrics['coverage_of_free']:.0%} of free)",
+                           metrics, evidence)
+
+
+def vram_check(ctx: CheckContext, *, coverage: float = 0.95, chunk_mib: int = 256, slice_mib: int = 32,
+               patterns=ALL_PATTERNS, retention_s: float = 10.0, modulo_offsets: int = 20, seed: int = 0,
+               max_reported: int = 32) -> CheckResult:
+    return VramTest(ctx, coverage=coverage, chunk_mib=chunk_mib, slice_mib=slice_mib, patterns=patterns,
+                    retention_s=retention_s, modulo_offsets=modulo_offsets, seed=seed,
+                    max_reported=max_reported).run()

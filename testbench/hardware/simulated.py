@@ -1,0 +1,326 @@
+"""A simulated GPU: the same torch kernels on the CPU, a plausible thermal/power model, and real injected faults.
+
+Named like a real board (specs from the catalog file), stateful, and seeded. Time runs `time_scale` times faster
+than the wall clock, so that a thermal soak of minutes passes in seconds; memory is a scaled-down VRAM of
+`memory_bytes`, addressed like a device (a bump allocator hands out address ranges).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+import tomllib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .base import (
+    NOT_SUPPORTED,
+    THROTTLE_GPU_IDLE,
+    THROTTLE_HW_SLOWDOWN,
+    THROTTLE_SW_POWER_CAP,
+    THROTTLE_SW_THERMAL,
+    DeviceBuffer,
+    DeviceIdentity,
+    DeviceLost,
+    GpuDevice,
+    TelemetrySample,
+)
+from .faults import FaultPlan
+
+CATALOG_FILE = Path(__file__).resolve().parents[2] / "inventory" / "data" / "gpu_catalog.toml"
+DEFAULT_MEMORY_BYTES = 64 * 2**20
+AMBIENT_C = 25.0
+THERMAL_TAU_S = 40.0  # simulated seconds for the die to reach ~63% of a temperature step
+THERMAL_LIMIT_C = 83.0  # where the driver starts pulling clocks (sw thermal slowdown)
+HW_SLOWDOWN_C = 95.0
+NOMINAL_SM_CLOCK_MHZ = 1800
+NOMINAL_MEM_CLOCK_MHZ = 9500
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    slug: str
+    name: str
+    pci_vendor_id: str
+    pci_device_id: str
+    vram_bytes: int
+    compute_capability: str
+    tdp_w: float
+    pcie_gen: int
+    pcie_lanes: int
+    has_bf16: bool
+    has_fp16: bool
+    memory_type: str
+
+
+def _catalog() -> dict[str, dict]:
+    with open(CATALOG_FILE, "rb") as handle:
+        return {entry["slug"]: entry for entry in tomllib.load(handle)["gpu"]}
+
+
+def board_spec(slug: str) -> BoardSpec:
+    """The reference spec of a catalog model, read from the catalog file (no database needed)."""
+    entries = _catalog()
+    if slug not in entries:
+        raise ValueError(f"unknown catalog slug {slug!r}")
+    e = entries[slug]
+    return BoardSpec(
+        slug=slug, name=("NVIDIA " if e["vendor"] == "nvidia" else "AMD ") + e["name"],
+        pci_vendor_id=e["pci_vendor_id"], pci_device_id=e["pci_device_ids"][0],
+        vram_bytes=int(float(e["vram_gib"]) * 2**30), compute_capability=e["compute_capability"],
+        tdp_w=float(e["tdp_w"]), pcie_gen=int(e["pcie_gen"]), pcie_lanes=int(e["pcie_lanes"]),
+        has_bf16="bf16_tflops" in e, has_fp16="fp16_tflops" in e, memory_type=e["memory_type"],
+    )
+
+
+class SimulatedDevice(GpuDevice):
+    def __init__(self, *, slug: str = "geforce-rtx-3080", index: int = 0, seed: int = 0,
+                 faults: FaultPlan | None = None, memory_bytes: int = DEFAULT_MEMORY_BYTES,
+                 time_scale: float = 30.0, serial: str | None = None):
+        self.spec = board_spec(slug)
+        self.index = index
+        self.label = f"sim{index}"
+        self.seed = seed
+        self.faults = faults or FaultPlan()
+        self.memory_bytes = memory_bytes
+        self.time_scale = time_scale
+        digest = hashlib.sha256(f"{slug}:{index}:{seed}".encode()).hexdigest()
+        self.uuid = f"GPU-{uuid.UUID(digest[:32])}"
+        self.serial = serial or f"SIM{int(digest[32:44], 16) % 10**12:012d}"
+        self._lock = threading.RLock()
+        self._allocations: dict[int, int] = {}  # address -> bytes
+        self._ops = 0
+        self._lost = False
+        # Thermal and load state, in simulated seconds.
+        self._started = time.monotonic()
+        self._sim_now = 0.0
+        self._temp_c = AMBIENT_C + 8.0
+        self._busy_until = 0.0
+        self._busy_accum: list[tuple[float, float]] = []  # (start, end) busy intervals, simulated time
+        self._throttle_seen = 0
+        self._weak_state: dict[int, tuple[int, float]] = {}  # address -> (word value last written, since)
+        self._sdc_generator = torch.Generator().manual_seed(seed * 7919 + 17)
+
+    # --- time and load -------------------------------------------------------------------------------
+    def _now(self) -> float:
+        return (time.monotonic() - self._started) * self.time_scale
+
+    def _mark_busy(self, wall_start: float, wall_end: float) -> None:
+        start = (wall_start - self._started) * self.time_scale
+        end = (wall_end - self._started) * self.time_scale
+        self._busy_accum.append((start, end))
+        cutoff = end - 2.0 * self.time_scale
+        self._busy_accum = [(s, e) for s, e in self._busy_accum if e > cutoff]
+
+    def _utilization(self, now: float) -> float:
+        window = 1.0 * self.time_scale  # one wall-clock second
+        busy = sum(max(0.0, min(e, now) - max(s, now - window)) for s, e in self._busy_accum)
+        return max(0.0, min(1.0, busy / window))
+
+    def _advance(self) -> tuple[float, float, float, int]:
+        """Integrate the thermal model up to now; return (load, power, fan %, throttle mask)."""
+        now = self._now()
+        load = self._utilization(now)
+        fan_target = self._fan_target(self._temp_c)
+        fan_actual = 0.0 if self.faults.fan_failed else fan_target
+        limit = self._power_limit()
+        demand = 0.12 * self.spec.tdp_w + (self.spec.tdp_w * 1.05 - 0.12 * self.spec.tdp_w) * load
+        power = min(demand, limit)
+        throttle = 0 if load > 0.05 else THROTTLE_GPU_IDLE
+        if demand > limit:
+            throttle |= THROTTLE_SW_POWER_CAP
+        # Thermal resistance die→air (°C/W): falls as the fan speeds up; dried pads raise it.
+        r_th = (0.30 - 0.17 * fan_actual / 100.0) * self.faults.thermal_resistance_factor
+        if self.faults.fan_failed:
+            r_th *= 1.8  # only passive convection through the fins
+        steady = AMBIENT_C + power * r_th
+        dt = max(0.0, now - self._sim_now)
+        self._temp_c = steady + (self._temp_c - steady) * math.exp(-dt / THERMAL_TAU_S)
+        self._sim_now = now
+        if self._temp_c >= THERMAL_LIMIT_C:
+            throttle |= THROTTLE_SW_THERMAL
+        if self._temp_c >= HW_SLOWDOWN_C:
+            throttle |= THROTTLE_HW_SLOWDOWN
+        self._throttle_seen |= throttle
+        return load, power, fan_actual, throttle
+
+    @staticmethod
+    def _fan_target(temp_c: float) -> float:
+        return max(30.0, min(100.0, 30.0 + (temp_c - 40.0) * 70.0 / 40.0))
+
+    def _power_limit(self) -> float:
+        return self.spec.tdp_w * self.faults.power_limit_factor
+
+    def _sm_clock(self, throttle: int) -> float:
+        clock = NOMINAL_SM_CLOCK_MHZ * self.faults.clock_cap_factor
+        if throttle & THROTTLE_SW_POWER_CAP:
+            clock *= 0.9
+        if throttle & THROTTLE_SW_THERMAL:
+            clock *= 0.8 - min(0.3, (self._temp_c - THERMAL_LIMIT_C) * 0.02)
+        if throttle & THROTTLE_HW_SLOWDOWN:
+            clock *= 0.5
+        return round(clock)
+
+    # --- failures -------------------------------------------------------------------------------------
+    def _operation(self) -> None:
+        """Count an operation; past the plan's limit the device has fallen off the bus for good."""
+        self._ops += 1
+        limit = self.faults.fall_off_bus_after_ops
+        if self._lost or (limit is not None and self._ops > limit):
+            self._lost = True
+            raise DeviceLost(self.label, "GPU has fallen off the bus (Xid 79)")
+
+    # --- GpuDevice ------------------------------------------------------------------------------------
+    def identity(self) -> DeviceIdentity:
+        with self._lock:
+            self._operation()
+        spec = self.spec
+        pci_device_id, vram = spec.pci_device_id, spec.vram_bytes
+        if self.faults.fake_model_slug:
+            # A re-flashed fake: it reports the declared name, but its silicon is another chip.
+            real = self.faults.fake_model_slug
+            if real == spec.slug:
+                real = "geforce-gtx-1070"
+            real_spec = board_spec(real)
+            pci_device_id, vram = real_spec.pci_device_id, real_spec.vram_bytes
+        gen, width = self.faults.pcie_link or (spec.pcie_gen, spec.pcie_lanes)
+        return DeviceIdentity(
+            name=spec.name, uuid=self.uuid, serial=self.serial, board_part_number=NOT_SUPPORTED,
+            vbios_version=self.faults.vbios_version or "94.02.26.08.1C",
+            pci_vendor_id=spec.pci_vendor_id, pci_device_id=pci_device_id,
+            pci_subsystem_id=f"{(0x1000 + self.index) & 0xFFFF:04x}{spec.pci_vendor_id}",
+            bus_id=f"00000000:{self.index + 1:02x}:00.0", vram_total_bytes=vram,
+            compute_capability=spec.compute_capability or "0.0", driver_version="simulated",
+            cuda_version="simulated", pcie_max_generation=gen if self.faults.pcie_link else spec.pcie_gen,
+            pcie_max_width=width if self.faults.pcie_link else spec.pcie_lanes, simulated=True,
+        )
+
+    def telemetry(self) -> TelemetrySample:
+        with self._lock:
+            self._operation()
+            load, power, fan, throttle = self._advance()
+            gen, width = self.faults.pcie_link or (self.spec.pcie_gen, self.spec.pcie_lanes)
+            if load < 0.05 and not self.faults.pcie_link:
+                gen = 1  # links drop to gen 1 at idle to save power, as real cards do
+            hotspot = self._temp_c + 8.0 + 0.03 * power + self.faults.hotspot_extra_c
+            is_gddr6x = self.spec.memory_type == "GDDR6X"
+            return TelemetrySample(
+                time=self._sim_now,
+                gpu_temp_c=round(self._temp_c, 1),
+                memory_temp_c=round(self._temp_c + 12.0, 1) if is_gddr6x else NOT_SUPPORTED,
+                hotspot_temp_c=round(hotspot, 1),
+                fan_speeds_pct=(round(fan), round(fan)),
+                fan_targets_pct=(round(self._fan_target(self._temp_c)),) * 2,
+                power_w=round(power, 1),
+                power_limit_w=round(self._power_limit(), 1),
+                power_default_limit_w=self.spec.tdp_w,
+                sm_clock_mhz=self._sm_clock(throttle) if load > 0.05 else 210,
+                memory_clock_mhz=NOMINAL_MEM_CLOCK_MHZ if load > 0.05 else 405,
+                utilization_gpu_pct=round(load * 100),
+                utilization_memory_pct=round(load * 60),
+                performance_state=0 if load > 0.05 else 8,
+                throttle_reasons=throttle,
+                pcie_generation=gen, pcie_width=width,
+                pcie_replay_counter=0,
+                # GeForce boards expose neither ECC nor page retirement; workstation Ampere has both.
+                ecc_corrected=NOT_SUPPORTED, ecc_uncorrected=NOT_SUPPORTED,
+                retired_pages_sbe=NOT_SUPPORTED, retired_pages_dbe=NOT_SUPPORTED,
+                retired_pages_pending=NOT_SUPPORTED,
+                remapped_rows_correctable=NOT_SUPPORTED, remapped_rows_uncorrectable=NOT_SUPPORTED,
+                remapped_rows_pending=NOT_SUPPORTED, remapped_rows_failure=NOT_SUPPORTED,
+            )
+
+    @property
+    def torch_device(self) -> torch.device:
+        return torch.device("cpu")
+
+    def memory_info(self) -> tuple[int, int]:
+        with self._lock:
+            used = sum(self._allocations.values())
+        return self.memory_bytes - used, self.memory_bytes
+
+    def alloc_words(self, count: int) -> DeviceBuffer:
+        size = count * 4
+        with self._lock:
+            self._operation()
+            address = 0
+            for start, length in sorted(self._allocations.items()):
+                if start - address >= size:
+                    break
+                address = max(address, start + length)
+            if address + size > self.memory_bytes:
+                raise MemoryError(f"{self.label}: cannot allocate {size} bytes")
+            self._allocations[address] = size
+        return DeviceBuffer(tensor=torch.empty(count, dtype=torch.int32), address=address)
+
+    def free(self, buffer: DeviceBuffer) -> None:
+        with self._lock:
+            self._allocations.pop(buffer.address, None)
+
+    def synchronize(self, buffer: DeviceBuffer | None = None) -> None:
+        wall_start = time.monotonic()
+        with self._lock:
+            self._operation()
+            if buffer is not None:
+                self._apply_cell_faults(buffer)
+            self._mark_busy(wall_start - 0.0, time.monotonic())
+
+    def _apply_cell_faults(self, buffer: DeviceBuffer) -> None:
+        """Make the buffer hold what faulty cells would hold now: the corruption the VRAM check must find."""
+        start, end = buffer.address, buffer.address + buffer.words * 4
+        words = buffer.tensor
+        for fault in self.faults.stuck_bits:
+            if start <= fault.address < end:
+                index = (fault.address - start) // 4
+                mask = _bit_mask(fault.bit)
+                words[index] = (words[index] | mask) if fault.value else (words[index] & ~mask)
+        now = self._now()
+        for cell in self.faults.weak_cells:
+            if not start <= cell.address < end:
+                continue
+            index = (cell.address - start) // 4
+            value = int(words[index])
+            last = self._weak_state.get(cell.address)
+            if last is None or last[0] != value:
+                self._weak_state[cell.address] = (value, now)  # freshly written: the cell holds, for now
+            elif value & _bit_mask(cell.bit) and now - last[1] >= cell.delay_s:
+                words[index] = value & ~_bit_mask(cell.bit)  # the charge has leaked away
+                self._weak_state[cell.address] = (int(words[index]), now)
+
+    def matmul(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        wall_start = time.monotonic()
+        with self._lock:
+            self._operation()
+        result = torch.matmul(a, b)
+        if self.faults.clock_cap_factor < 1.0:
+            # A clock-capped card does the same work more slowly.
+            elapsed = time.monotonic() - wall_start
+            time.sleep(elapsed * (1.0 / self.faults.clock_cap_factor - 1.0))
+        if self.faults.sdc_fraction > 0:
+            flat = result.view(-1)
+            count = max(1, round(flat.numel() * self.faults.sdc_fraction))
+            with self._lock:
+                positions = torch.randint(flat.numel(), (count,), generator=self._sdc_generator)
+            # A flipped high mantissa bit: wrong by a quarter to a half of the value, far outside any tolerance.
+            flat[positions] = flat[positions] * 1.375 + 1.0
+        with self._lock:
+            self._mark_busy(wall_start, time.monotonic())
+        return result
+
+    def reset_power_limit(self) -> bool:
+        self.faults.power_limit_factor = 1.0
+        return True
+
+    @property
+    def throttle_reasons_seen(self) -> int:
+        return self._throttle_seen
+
+
+def _bit_mask(bit: int) -> int:
+    """The int32 mask of `bit` (bit 31 is the sign bit of a torch int32)."""
+    return -(1 << 31) if bit == 31 else 1 << bit
