@@ -35,7 +35,8 @@ class FaultPlan:
     profiles: tuple[str, ...] = ()
     stuck_bits: list[StuckBit] = field(default_factory=list)
     weak_cells: list[WeakCell] = field(default_factory=list)
-    sdc_fraction: float = 0.0  # share of GEMM output elements perturbed
+    sdc_fraction: float = 0.0  # share of GEMM output elements corrupted (FP64 units, a separate part, stay good)
+    sdc_repeatable: bool = False  # wrong the same way every time (the same elements, the same bit)
     thermal_resistance_factor: float = 1.0  # dried pads / paste: heat leaves the die more slowly
     hotspot_extra_c: float = 0.0  # dried pads show first as a wide hotspot-to-core delta
     fan_failed: bool = False

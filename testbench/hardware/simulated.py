@@ -301,13 +301,11 @@ class SimulatedDevice(GpuDevice):
             # A clock-capped card does the same work more slowly.
             elapsed = time.monotonic() - wall_start
             time.sleep(elapsed * (1.0 / self.faults.clock_cap_factor - 1.0))
-        if self.faults.sdc_fraction > 0:
-            flat = result.view(-1)
-            count = max(1, round(flat.numel() * self.faults.sdc_fraction))
-            with self._lock:
-                positions = torch.randint(flat.numel(), (count,), generator=self._sdc_generator)
-            # A flipped high mantissa bit: wrong by a quarter to a half of the value, far outside any tolerance.
-            flat[positions] = flat[positions] * 1.375 + 1.0
+        if self.faults.sdc_fraction > 0 and result.dtype != torch.float64:
+            generator = self._sdc_generator
+            if self.faults.sdc_repeatable:
+                generator = torch.Generator().manual_seed(self.seed)
+            _flip_top_exponent_bits(result, self.faults.sdc_fraction, generator, self._lock)
         with self._lock:
             self._mark_busy(wall_start, time.monotonic())
         return result
@@ -319,6 +317,20 @@ class SimulatedDevice(GpuDevice):
     @property
     def throttle_reasons_seen(self) -> int:
         return self._throttle_seen
+
+
+_INT_VIEW = {torch.float32: (torch.int32, 30), torch.float16: (torch.int16, 14), torch.bfloat16: (torch.int16, 14)}
+
+
+def _flip_top_exponent_bits(result: torch.Tensor, fraction: float, generator: torch.Generator, lock) -> None:
+    """Silent data corruption as a bit flip in the output: the top exponent bit of a share of the elements,
+    which makes a value of magnitude ≥ 2 nearly zero and a smaller one enormous."""
+    int_dtype, bit = _INT_VIEW[result.dtype]
+    flat = result.view(-1).view(int_dtype)
+    count = max(1, round(flat.numel() * fraction))
+    with lock:
+        positions = torch.randint(flat.numel(), (count,), generator=generator)
+    flat[positions] = torch.bitwise_xor(flat[positions], torch.tensor(1 << bit, dtype=int_dtype))
 
 
 def _bit_mask(bit: int) -> int:
