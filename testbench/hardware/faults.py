@@ -78,7 +78,7 @@ def build_fault_plan(profiles: list[str] | tuple[str, ...], *, seed: int, memory
             plan.sdc_fraction = rng.uniform(1e-4, 1e-3)
         elif profile == "thermal_runaway":
             plan.thermal_resistance_factor = rng.uniform(2.2, 2.8)
-            plan.hotspot_extra_c = rng.uniform(18.0, 28.0)
+            plan.hotspot_extra_c = rng.uniform(24.0, 32.0)
         elif profile == "fan_failed":
             plan.fan_failed = True
         elif profile == "pcie_degraded":

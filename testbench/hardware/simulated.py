@@ -11,13 +11,11 @@ import hashlib
 import math
 import threading
 import time
-import tomllib
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
+from ..reference import ModelReference, catalog_references
 from .base import (
     NOT_SUPPORTED,
     THROTTLE_GPU_IDLE,
@@ -32,7 +30,6 @@ from .base import (
 )
 from .faults import FaultPlan
 
-CATALOG_FILE = Path(__file__).resolve().parents[2] / "inventory" / "data" / "gpu_catalog.toml"
 DEFAULT_MEMORY_BYTES = 64 * 2**20
 AMBIENT_C = 25.0
 THERMAL_TAU_S = 40.0  # simulated seconds for the die to reach ~63% of a temperature step
@@ -40,42 +37,15 @@ THERMAL_LIMIT_C = 83.0  # where the driver starts pulling clocks (sw thermal slo
 HW_SLOWDOWN_C = 95.0
 NOMINAL_SM_CLOCK_MHZ = 1800
 NOMINAL_MEM_CLOCK_MHZ = 9500
+QUEUE_GAP_S = 0.005  # host-side gaps shorter than this (wall clock) count as busy
 
 
-@dataclass(frozen=True)
-class BoardSpec:
-    slug: str
-    name: str
-    pci_vendor_id: str
-    pci_device_id: str
-    vram_bytes: int
-    compute_capability: str
-    tdp_w: float
-    pcie_gen: int
-    pcie_lanes: int
-    has_bf16: bool
-    has_fp16: bool
-    memory_type: str
-
-
-def _catalog() -> dict[str, dict]:
-    with open(CATALOG_FILE, "rb") as handle:
-        return {entry["slug"]: entry for entry in tomllib.load(handle)["gpu"]}
-
-
-def board_spec(slug: str) -> BoardSpec:
+def board_spec(slug: str) -> ModelReference:
     """The reference spec of a catalog model, read from the catalog file (no database needed)."""
-    entries = _catalog()
-    if slug not in entries:
+    references = catalog_references()
+    if slug not in references:
         raise ValueError(f"unknown catalog slug {slug!r}")
-    e = entries[slug]
-    return BoardSpec(
-        slug=slug, name=("NVIDIA " if e["vendor"] == "nvidia" else "AMD ") + e["name"],
-        pci_vendor_id=e["pci_vendor_id"], pci_device_id=e["pci_device_ids"][0],
-        vram_bytes=int(float(e["vram_gib"]) * 2**30), compute_capability=e["compute_capability"],
-        tdp_w=float(e["tdp_w"]), pcie_gen=int(e["pcie_gen"]), pcie_lanes=int(e["pcie_lanes"]),
-        has_bf16="bf16_tflops" in e, has_fp16="fp16_tflops" in e, memory_type=e["memory_type"],
-    )
+    return references[slug]
 
 
 class SimulatedDevice(GpuDevice):
@@ -113,27 +83,41 @@ class SimulatedDevice(GpuDevice):
     def _mark_busy(self, wall_start: float, wall_end: float) -> None:
         start = (wall_start - self._started) * self.time_scale
         end = (wall_end - self._started) * self.time_scale
+        # A real GPU runs queued kernels back to back while the host prepares the next: short host-side gaps
+        # between operations are not idle time.
+        if self._busy_accum and start - self._busy_accum[-1][1] < QUEUE_GAP_S * self.time_scale:
+            start = self._busy_accum.pop()[0]
         self._busy_accum.append((start, end))
         cutoff = end - 2.0 * self.time_scale
         self._busy_accum = [(s, e) for s, e in self._busy_accum if e > cutoff]
 
     def _utilization(self, now: float) -> float:
-        window = 1.0 * self.time_scale  # one wall-clock second
+        window = 0.25 * self.time_scale  # a quarter of a wall-clock second, like NVML's short sampling period
         busy = sum(max(0.0, min(e, now) - max(s, now - window)) for s, e in self._busy_accum)
         return max(0.0, min(1.0, busy / window))
 
     def _advance(self) -> tuple[float, float, float, int]:
-        """Integrate the thermal model up to now; return (load, power, fan %, throttle mask)."""
+        """Integrate the thermal model up to now; return (load, power, fan %, throttle mask).
+
+        Heat in = power, which follows load up to the power limit and falls with the clock when the card
+        throttles; heat out through a thermal resistance that the fan lowers and dried pads raise. Temperature
+        approaches the resulting steady state with time constant THERMAL_TAU_S.
+        """
         now = self._now()
         load = self._utilization(now)
-        fan_target = self._fan_target(self._temp_c)
-        fan_actual = 0.0 if self.faults.fan_failed else fan_target
-        limit = self._power_limit()
-        demand = 0.12 * self.spec.tdp_w + (self.spec.tdp_w * 1.05 - 0.12 * self.spec.tdp_w) * load
-        power = min(demand, limit)
         throttle = 0 if load > 0.05 else THROTTLE_GPU_IDLE
+        if self._temp_c >= THERMAL_LIMIT_C:
+            throttle |= THROTTLE_SW_THERMAL
+        if self._temp_c >= HW_SLOWDOWN_C:
+            throttle |= THROTTLE_HW_SLOWDOWN
+        idle_w = 0.12 * self.spec.tdp_w
+        demand = idle_w + (1.05 * self.spec.tdp_w - idle_w) * load * self._clock_factor(throttle)
+        limit = self._power_limit()
         if demand > limit:
             throttle |= THROTTLE_SW_POWER_CAP
+        power = min(demand, limit)
+        fan_target = self._fan_target(self._temp_c)
+        fan_actual = 0.0 if self.faults.fan_failed else fan_target
         # Thermal resistance die→air (°C/W): falls as the fan speeds up; dried pads raise it.
         r_th = (0.30 - 0.17 * fan_actual / 100.0) * self.faults.thermal_resistance_factor
         if self.faults.fan_failed:
@@ -142,12 +126,17 @@ class SimulatedDevice(GpuDevice):
         dt = max(0.0, now - self._sim_now)
         self._temp_c = steady + (self._temp_c - steady) * math.exp(-dt / THERMAL_TAU_S)
         self._sim_now = now
-        if self._temp_c >= THERMAL_LIMIT_C:
-            throttle |= THROTTLE_SW_THERMAL
-        if self._temp_c >= HW_SLOWDOWN_C:
-            throttle |= THROTTLE_HW_SLOWDOWN
         self._throttle_seen |= throttle
         return load, power, fan_actual, throttle
+
+    def _clock_factor(self, throttle: int) -> float:
+        """Share of the nominal SM clock the card runs at: capped by the fault plan, pulled down by throttling."""
+        factor = self.faults.clock_cap_factor
+        if throttle & THROTTLE_SW_THERMAL:
+            factor *= 0.8 - min(0.3, (self._temp_c - THERMAL_LIMIT_C) * 0.02)
+        if throttle & THROTTLE_HW_SLOWDOWN:
+            factor *= 0.5
+        return factor
 
     @staticmethod
     def _fan_target(temp_c: float) -> float:
@@ -157,14 +146,8 @@ class SimulatedDevice(GpuDevice):
         return self.spec.tdp_w * self.faults.power_limit_factor
 
     def _sm_clock(self, throttle: int) -> float:
-        clock = NOMINAL_SM_CLOCK_MHZ * self.faults.clock_cap_factor
-        if throttle & THROTTLE_SW_POWER_CAP:
-            clock *= 0.9
-        if throttle & THROTTLE_SW_THERMAL:
-            clock *= 0.8 - min(0.3, (self._temp_c - THERMAL_LIMIT_C) * 0.02)
-        if throttle & THROTTLE_HW_SLOWDOWN:
-            clock *= 0.5
-        return round(clock)
+        factor = self._clock_factor(throttle) * (0.9 if throttle & THROTTLE_SW_POWER_CAP else 1.0)
+        return round(NOMINAL_SM_CLOCK_MHZ * factor)
 
     # --- failures -------------------------------------------------------------------------------------
     def _operation(self) -> None:
@@ -180,24 +163,24 @@ class SimulatedDevice(GpuDevice):
         with self._lock:
             self._operation()
         spec = self.spec
-        pci_device_id, vram = spec.pci_device_id, spec.vram_bytes
+        pci_device_id, vram = spec.pci_device_ids[0], spec.vram_bytes
         if self.faults.fake_model_slug:
             # A re-flashed fake: it reports the declared name, but its silicon is another chip.
             real = self.faults.fake_model_slug
             if real == spec.slug:
                 real = "geforce-gtx-1070"
             real_spec = board_spec(real)
-            pci_device_id, vram = real_spec.pci_device_id, real_spec.vram_bytes
-        gen, width = self.faults.pcie_link or (spec.pcie_gen, spec.pcie_lanes)
+            pci_device_id, vram = real_spec.pci_device_ids[0], real_spec.vram_bytes
         return DeviceIdentity(
-            name=spec.name, uuid=self.uuid, serial=self.serial, board_part_number=NOT_SUPPORTED,
+            name=spec.full_name, uuid=self.uuid, serial=self.serial, board_part_number=NOT_SUPPORTED,
             vbios_version=self.faults.vbios_version or "94.02.26.08.1C",
             pci_vendor_id=spec.pci_vendor_id, pci_device_id=pci_device_id,
             pci_subsystem_id=f"{(0x1000 + self.index) & 0xFFFF:04x}{spec.pci_vendor_id}",
             bus_id=f"00000000:{self.index + 1:02x}:00.0", vram_total_bytes=vram,
             compute_capability=spec.compute_capability or "0.0", driver_version="simulated",
-            cuda_version="simulated", pcie_max_generation=gen if self.faults.pcie_link else spec.pcie_gen,
-            pcie_max_width=width if self.faults.pcie_link else spec.pcie_lanes, simulated=True,
+            # The card's own capability; a bad riser shows in the link it trained at (telemetry), not here.
+            cuda_version="simulated", pcie_max_generation=spec.pcie_gen, pcie_max_width=spec.pcie_lanes,
+            simulated=True,
         )
 
     def telemetry(self) -> TelemetrySample:

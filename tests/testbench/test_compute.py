@@ -9,6 +9,8 @@ from testbench.checks.compute import compute_check, supported_dtypes
 
 from .conftest import SEEDS
 
+pytestmark = pytest.mark.database_independent
+
 FAST = {"size": 128, "iterations": 4, "cycle_s": 0.15}
 
 

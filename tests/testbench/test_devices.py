@@ -10,6 +10,8 @@ from testbench.hardware.nvml import NvmlDevice, discover_nvml_devices
 
 from .fake_nvml import RTX_3080, RTX_A4000, FakeNvml, board
 
+pytestmark = pytest.mark.database_independent
+
 
 @pytest.fixture(params=["simulated", "nvml-geforce", "nvml-workstation"])
 def any_device(request, make_device):

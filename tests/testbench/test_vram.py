@@ -7,6 +7,8 @@ from testbench.checks.vram import ALL_PATTERNS, vram_check
 
 from .conftest import SEEDS
 
+pytestmark = pytest.mark.database_independent
+
 FAST = {"chunk_mib": 1, "slice_mib": 1, "retention_s": 0.1, "modulo_offsets": 3}
 
 

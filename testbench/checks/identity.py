@@ -1,0 +1,70 @@
+"""Identity: is the card what it was sold as, and what did its mining life leave behind?
+
+A re-flashed fake reports the name of a dearer card while its PCI device id and memory size still say what the
+silicon is; a mining VBIOS or a lowered power limit is a leftover the buyer should know about (and the bench resets
+the power limit where it may).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..hardware.base import supported
+from ..reference import ModelReference, catalog_references
+from .base import CheckContext, CheckResult, CheckStatus
+
+VRAM_TOLERANCE = 0.06  # drivers report a little less than the nominal size (reserved memory)
+POWER_LIMIT_LEFTOVER = 0.95  # below this share of the default, someone lowered it (a miner, usually)
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", re.sub(r"\b(nvidia|geforce|amd|radeon)\b", "", name.lower()))
+
+
+def identity_check(ctx: CheckContext, *, declared: ModelReference, may_reset: bool = True) -> CheckResult:
+    device = ctx.device
+    identity = device.identity()
+    ctx.report(0.3, "comparing with the declared model")
+    problems: list[str] = []
+    warnings: list[str] = []
+    evidence: dict = {"detected": identity.as_dict(), "declared": declared.slug}
+
+    if _name_key(identity.name) != _name_key(declared.name):
+        problems.append(f"reports itself as {identity.name!r}, declared as {declared.full_name!r}")
+    if identity.pci_device_id not in declared.pci_device_ids or identity.pci_vendor_id != declared.pci_vendor_id:
+        owners = [r.full_name for r in catalog_references().values()
+                  if identity.pci_device_id in r.pci_device_ids and r.pci_vendor_id == identity.pci_vendor_id]
+        silicon = f" (that id belongs to {', '.join(owners)})" if owners else ""
+        problems.append(f"PCI id {identity.pci_vendor_id}:{identity.pci_device_id} is not a {declared.name}"
+                        f"{silicon}")
+        evidence["pci_id_owners"] = owners
+    if identity.vram_total_bytes and abs(identity.vram_total_bytes - declared.vram_bytes) > \
+            declared.vram_bytes * VRAM_TOLERANCE:
+        problems.append(f"{identity.vram_total_bytes / 2**30:.1f} GiB of memory, a {declared.name} has "
+                        f"{declared.vram_bytes / 2**30:.0f} GiB")
+
+    ctx.report(0.6, "mining leftovers")
+    vbios = identity.vbios_version
+    if declared.stock_vbios_versions and supported(vbios) and vbios not in declared.stock_vbios_versions:
+        warnings.append(f"non-stock VBIOS {vbios} (stock: {', '.join(declared.stock_vbios_versions)})")
+    evidence["vbios_known_stock"] = list(declared.stock_vbios_versions)
+    sample = device.telemetry()
+    limit, default = sample.power_limit_w, sample.power_default_limit_w
+    if supported(limit) and supported(default) and default and limit < default * POWER_LIMIT_LEFTOVER:
+        reset = may_reset and device.reset_power_limit()
+        evidence["power_limit"] = {"found_w": limit, "default_w": default, "reset": bool(reset)}
+        warnings.append(f"power limit {limit:.0f} W of a {default:.0f} W default, left from mining"
+                        + ("; reset to default" if reset else "; the bench may not reset it"))
+
+    metrics = {"name_matches": not any("reports itself" in p for p in problems),
+               "pci_id_matches": "pci_id_owners" not in evidence and not any("PCI id" in p for p in problems),
+               "vram_gib": round(identity.vram_total_bytes / 2**30, 2),
+               "vbios_version": vbios if supported(vbios) else None}
+    if problems:
+        summary = "identity mismatch: " + "; ".join(problems)
+        return CheckResult("identity", CheckStatus.FAIL, summary, metrics, {**evidence, "problems": problems,
+                                                                             "warnings": warnings})
+    if warnings:
+        return CheckResult("identity", CheckStatus.WARN, "; ".join(warnings), metrics,
+                           {**evidence, "warnings": warnings})
+    return CheckResult("identity", CheckStatus.PASS, f"{identity.name} as declared", metrics, evidence)

@@ -1,0 +1,141 @@
+"""Thermal soak: sustained load while the sensors are sampled (1 Hz on a real card), then a verdict on how the card
+holds heat: peak temperatures, hotspot-to-core delta, throttling, clock stability, fans, power, and whether the
+temperature reached a plateau. The samples are returned as columns (one list per sensor) for storage and charts.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from ..hardware.base import (
+    THROTTLE_HW_SLOWDOWN,
+    THROTTLE_HW_THERMAL,
+    THROTTLE_SW_THERMAL,
+    TelemetrySample,
+    supported,
+    throttle_names,
+)
+from .base import CheckContext, CheckResult, CheckStatus
+from .load import GemmLoad
+
+GPU_TEMP_WARN_C = 83.0  # where GeForce boost starts pulling clocks
+GPU_TEMP_FAIL_C = 92.0
+HOTSPOT_DELTA_WARN_C = 20.0  # paste pumped out or pads dried: the die's hottest point runs away from the average
+HOTSPOT_DELTA_FAIL_C = 30.0
+MEMORY_TEMP_WARN_C = 100.0  # GDDR6X throttles at 110 °C
+MEMORY_TEMP_FAIL_C = 106.0
+CLOCK_VARIATION_WARN = 0.10  # coefficient of variation of the SM clock under load
+PLATEAU_SLOPE_WARN_C_PER_MIN = 1.0  # still climbing this fast at the end: the soak was too short or cooling fails
+COLUMNS = ("time", "gpu_temp_c", "hotspot_temp_c", "memory_temp_c", "power_w", "sm_clock_mhz", "fan_speed_pct",
+           "fan_target_pct", "utilization_gpu_pct", "throttle_reasons")
+
+
+def _columns(samples: list[TelemetrySample]) -> dict[str, list]:
+    def value(sample, name):
+        if name == "fan_speed_pct":
+            v = sample.fan_speeds_pct
+            return min(v) if supported(v) and v else None
+        if name == "fan_target_pct":
+            v = sample.fan_targets_pct
+            return max(v) if supported(v) and v else None
+        v = getattr(sample, name)
+        return v if supported(v) else None
+
+    return {name: [value(s, name) for s in samples] for name in COLUMNS}
+
+
+def _slope_per_minute(times: list[float], values: list[float]) -> float:
+    if len(values) < 3:
+        return 0.0
+    mean_t, mean_v = statistics.fmean(times), statistics.fmean(values)
+    var = sum((t - mean_t) ** 2 for t in times)
+    return 60.0 * sum((t - mean_t) * (v - mean_v) for t, v in zip(times, values, strict=True)) / var if var else 0.0
+
+
+def thermal_check(ctx: CheckContext, *, duration_s: float = 300.0, sample_interval_s: float = 1.0,
+                  load_size: int = 8192) -> CheckResult:
+    device = ctx.device
+    load = GemmLoad(device, load_size)
+    samples: list[TelemetrySample] = [device.telemetry()]
+    started = time.monotonic()
+    next_sample = started + sample_interval_s
+    while (elapsed := time.monotonic() - started) < duration_s:
+        load.burst()
+        if time.monotonic() >= next_sample:
+            samples.append(device.telemetry())
+            next_sample += sample_interval_s
+            ctx.report(elapsed / duration_s, f"soak {elapsed:.0f}/{duration_s:.0f} s")
+    samples.append(device.telemetry())
+    columns = _columns(samples)
+    loaded = [i for i, u in enumerate(columns["utilization_gpu_pct"]) if u is None or u >= 50]
+
+    def series(name, indexes=None):
+        return [columns[name][i] for i in (indexes if indexes is not None else range(len(samples)))
+                if columns[name][i] is not None]
+
+    fails: list[str] = []
+    warns: list[str] = []
+    gpu = series("gpu_temp_c")
+    peak = max(gpu) if gpu else None
+    if peak is not None and peak >= GPU_TEMP_FAIL_C:
+        fails.append(f"GPU reached {peak:.0f} °C")
+    elif peak is not None and peak >= GPU_TEMP_WARN_C:
+        warns.append(f"GPU reached {peak:.0f} °C")
+    deltas = [h - g for h, g in zip(columns["hotspot_temp_c"], columns["gpu_temp_c"], strict=True)
+              if h is not None and g is not None]
+    delta = max(deltas) if deltas else None
+    if delta is not None and delta >= HOTSPOT_DELTA_FAIL_C:
+        fails.append(f"hotspot {delta:.0f} °C above the core (repaste / pads)")
+    elif delta is not None and delta >= HOTSPOT_DELTA_WARN_C:
+        warns.append(f"hotspot {delta:.0f} °C above the core")
+    memory = series("memory_temp_c")
+    memory_peak = max(memory) if memory else None
+    if memory_peak is not None and memory_peak >= MEMORY_TEMP_FAIL_C:
+        fails.append(f"memory junction reached {memory_peak:.0f} °C")
+    elif memory_peak is not None and memory_peak >= MEMORY_TEMP_WARN_C:
+        warns.append(f"memory junction reached {memory_peak:.0f} °C")
+    throttle = 0
+    for i in loaded:  # reasons while busy: "idle" at the first sample is not news
+        throttle |= columns["throttle_reasons"][i] or 0
+    if throttle & (THROTTLE_HW_SLOWDOWN | THROTTLE_HW_THERMAL):
+        fails.append(f"hardware thermal protection engaged ({', '.join(throttle_names(throttle))})")
+    elif throttle & THROTTLE_SW_THERMAL:
+        warns.append("thermal throttling")
+    # Fans: none may sit still while the card asks for air.
+    stuck = [i for i, (speed, target) in enumerate(zip(columns["fan_speed_pct"], columns["fan_target_pct"],
+                                                      strict=True))
+             if speed is not None and target is not None and target >= 40 and speed < 10]
+    if stuck:
+        speed, target = columns["fan_speed_pct"][stuck[0]], columns["fan_target_pct"][stuck[0]]
+        fails.append(f"a fan stays at {speed}% while {target}% is asked")
+    clocks = series("sm_clock_mhz", loaded)
+    variation = statistics.pstdev(clocks) / statistics.fmean(clocks) if len(clocks) > 2 else 0.0
+    if variation > CLOCK_VARIATION_WARN:
+        warns.append(f"SM clock unsteady under load (±{variation:.0%})")
+    tail = max(3, len(samples) // 4)
+    end = [(t, v) for t, v in zip(columns["time"][-tail:], columns["gpu_temp_c"][-tail:], strict=True) if v is not None]
+    slope = _slope_per_minute([t for t, _ in end], [v for _, v in end])
+    if slope > PLATEAU_SLOPE_WARN_C_PER_MIN:
+        warns.append(f"temperature still rising at the end ({slope:.1f} °C/min): no plateau")
+    power = series("power_w", loaded)
+    limits = [s.power_limit_w for s in samples if supported(s.power_limit_w)]
+
+    metrics = {
+        "duration_s": round(time.monotonic() - started, 2), "samples": len(samples),
+        "peak_gpu_temp_c": peak, "peak_hotspot_delta_c": round(delta, 1) if delta is not None else None,
+        "peak_memory_temp_c": memory_peak, "throttle_reasons_seen": throttle_names(throttle),
+        "sm_clock_mean_mhz": round(statistics.fmean(clocks)) if clocks else None,
+        "sm_clock_variation": round(variation, 4),
+        "power_mean_w": round(statistics.fmean(power), 1) if power else None,
+        "power_limit_w": limits[-1] if limits else None,
+        "end_slope_c_per_min": round(slope, 2),
+    }
+    evidence = {"telemetry": columns}
+    if fails:
+        return CheckResult("thermal", CheckStatus.FAIL, "; ".join(fails + warns), metrics, evidence)
+    if warns:
+        return CheckResult("thermal", CheckStatus.WARN, "; ".join(warns), metrics, evidence)
+    return CheckResult("thermal", CheckStatus.PASS,
+                       f"peak {peak:.0f} °C, hotspot +{delta or 0:.0f} °C, plateau reached, no thermal throttling",
+                       metrics, evidence)

@@ -1,0 +1,66 @@
+"""The reference figures a check compares a card with: its declared model's catalog entry, without the database.
+
+Built from the catalog file (for simulated batches and tests) or from an inventory GpuModel row (for real runs),
+so the checks never import Django models.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+CATALOG_FILE = Path(__file__).resolve().parent.parent / "inventory" / "data" / "gpu_catalog.toml"
+
+
+@dataclass(frozen=True)
+class ModelReference:
+    slug: str
+    name: str  # marketing name without vendor, e.g. "GeForce RTX 3080"
+    vendor: str
+    pci_vendor_id: str
+    pci_device_ids: tuple[str, ...]
+    vram_bytes: int
+    memory_bandwidth_gbs: float
+    fp32_tflops: float
+    fp16_tflops: float | None
+    bf16_tflops: float | None
+    tdp_w: float
+    pcie_gen: int
+    pcie_lanes: int
+    compute_capability: str = ""
+    memory_type: str = ""
+    stock_vbios_versions: tuple[str, ...] = ()
+
+    @property
+    def full_name(self) -> str:
+        return ("NVIDIA " if self.vendor == "nvidia" else "AMD ") + self.name
+
+
+def _from_values(values: dict) -> ModelReference:
+    def number(key):
+        value = values.get(key)
+        return float(value) if value is not None else None
+
+    return ModelReference(
+        slug=values["slug"], name=values["name"], vendor=values["vendor"], pci_vendor_id=values["pci_vendor_id"],
+        pci_device_ids=tuple(d.lower() for d in values["pci_device_ids"]),
+        vram_bytes=int(float(values["vram_gib"]) * 2**30), memory_bandwidth_gbs=number("memory_bandwidth_gbs"),
+        fp32_tflops=number("fp32_tflops"), fp16_tflops=number("fp16_tflops"), bf16_tflops=number("bf16_tflops"),
+        tdp_w=number("tdp_w"), pcie_gen=int(values["pcie_gen"]), pcie_lanes=int(values["pcie_lanes"]),
+        compute_capability=values.get("compute_capability") or "", memory_type=values.get("memory_type") or "",
+        stock_vbios_versions=tuple(values.get("stock_vbios_versions") or ()),
+    )
+
+
+def catalog_references() -> dict[str, ModelReference]:
+    with open(CATALOG_FILE, "rb") as handle:
+        return {entry["slug"]: _from_values(entry) for entry in tomllib.load(handle)["gpu"]}
+
+
+def reference_from_model(gpu_model) -> ModelReference:
+    """From an inventory.models.GpuModel row."""
+    fields = ("slug", "name", "vendor", "pci_vendor_id", "pci_device_ids", "vram_gib", "memory_bandwidth_gbs",
+              "fp32_tflops", "fp16_tflops", "bf16_tflops", "tdp_w", "pcie_gen", "pcie_lanes", "compute_capability",
+              "memory_type", "stock_vbios_versions")
+    return _from_values({f: getattr(gpu_model, f) for f in fields})
