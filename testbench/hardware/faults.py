@@ -87,7 +87,7 @@ def build_fault_plan(profiles: list[str] | tuple[str, ...], *, seed: int, memory
             plan.vbios_version = rng.choice(["94.02.42.C0.0D", "86.04.7A.00.13", "90.04.23.00.5F"])
             plan.power_limit_factor = rng.uniform(0.55, 0.75)
         elif profile == "underperformer":
-            plan.clock_cap_factor = rng.uniform(0.55, 0.75)
+            plan.clock_cap_factor = rng.uniform(0.45, 0.6)
         elif profile == "fake_model":
             plan.fake_model_slug = "geforce-gtx-1060-6gb"
         elif profile == "fell_off_bus":

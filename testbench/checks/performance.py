@@ -1,0 +1,106 @@
+"""Performance: what the card really delivers — device memory bandwidth (a large device-to-device copy) and GEMM
+TFLOP/s per dtype — as ratios to the reference for its model and, once enough cards of the model have been tested,
+to the fleet's median (a baseline the datasheet figures are not).
+
+Datasheet figures are peaks no program reaches; `EFFICIENCY` is the share a healthy card reaches with plain torch,
+so that "expected" means what a good card of this model shows. With a fleet median, the verdict uses it instead.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from ..reference import ModelReference
+from .base import CheckCannotStart, CheckContext, CheckResult, CheckStatus
+from .compute import DTYPES, supported_dtypes
+
+# Share of the datasheet peak a healthy card reaches with a plain torch copy / matmul (an assumption to be
+# replaced by fleet medians as cards are tested; see docs/testbench.md).
+EFFICIENCY = {"memory_bandwidth_gbs": 0.85, "fp32_tflops": 0.80, "fp16_tflops": 0.70, "bf16_tflops": 0.70}
+PASS_RATIO = 0.90
+WARN_RATIO = 0.75
+FLEET_MIN_CARDS = 5
+
+
+def _best_rate(work, amount: float, repeats: int, device) -> float:
+    """The best of `repeats` timed runs of `work` (amount per run / seconds): peak sustained, not noise."""
+    best = 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        device.synchronize()
+        elapsed = time.perf_counter() - started
+        if elapsed > 0:
+            best = max(best, amount / elapsed)
+    return best
+
+
+def measure(device, *, copy_mib: int, gemm_size: int, dtypes, repeats: int, report=lambda f, p: None) -> dict:
+    """Measured memory bandwidth (GB/s, read + write) and TFLOP/s per dtype."""
+    words = copy_mib * 2**20 // 4
+    try:
+        source, target = device.alloc_words(words), device.alloc_words(words)
+    except MemoryError as exc:
+        raise CheckCannotStart(f"cannot allocate 2 × {copy_mib} MiB for the copy: {exc}") from None
+    try:
+        source.tensor.fill_(1)
+        target.tensor.copy_(source.tensor)  # warm-up
+        device.synchronize(target)
+        results = {"memory_bandwidth_gbs": _best_rate(lambda: target.tensor.copy_(source.tensor),
+                                                      2 * words * 4 / 1e9, repeats, device)}
+    finally:
+        device.free(source)
+        device.free(target)
+    report(0.3, "memory bandwidth")
+    for index, name in enumerate(dtypes):
+        generator = torch.Generator(device=device.torch_device).manual_seed(index)
+        a = torch.rand(gemm_size, gemm_size, generator=generator, device=device.torch_device).to(DTYPES[name])
+        b = torch.rand(gemm_size, gemm_size, generator=generator, device=device.torch_device).to(DTYPES[name])
+        device.matmul(a, b)  # warm-up
+        results[f"{name}_tflops"] = _best_rate(lambda a=a, b=b: device.matmul(a, b), 2 * gemm_size**3 / 1e12,
+                                               repeats, device)
+        report(0.3 + 0.7 * (index + 1) / len(dtypes), f"{name} GEMM")
+    return results
+
+
+def performance_check(ctx: CheckContext, *, reference: ModelReference, expected: dict | None = None,
+                      fleet: dict | None = None, fleet_cards: int = 0, copy_mib: int = 1024,
+                      gemm_size: int = 8192, repeats: int = 5, dtypes=("fp32", "fp16", "bf16")) -> CheckResult:
+    """`expected` overrides datasheet × EFFICIENCY (a simulated bench calibrates it on its own CPU);
+    `fleet` holds the median of each metric over `fleet_cards` cards of this model tested before."""
+    device = ctx.device
+    chosen = supported_dtypes(device.identity().compute_capability, dtypes)
+    measured = measure(device, copy_mib=copy_mib, gemm_size=gemm_size, dtypes=chosen, repeats=repeats,
+                       report=lambda f, p: ctx.report(f, p))
+    use_fleet = bool(fleet) and fleet_cards >= FLEET_MIN_CARDS
+    metrics: dict = {"basis": "fleet median" if use_fleet else ("calibrated" if expected else "datasheet"),
+                     "fleet_cards": fleet_cards}
+    low: list[str] = []
+    worst = 1.0
+    for key, value in measured.items():
+        datasheet = getattr(reference, key, None)
+        target = (fleet or {}).get(key) if use_fleet else (expected or {}).get(key)
+        if target is None and datasheet:
+            target = datasheet * EFFICIENCY[key]
+        metrics[key] = round(value, 4)
+        if datasheet:
+            metrics[f"{key}_vs_datasheet"] = round(value / datasheet, 3)
+        if use_fleet and (fleet or {}).get(key):
+            metrics[f"{key}_vs_fleet"] = round(value / fleet[key], 3)
+        if target:
+            ratio = value / target
+            metrics[f"{key}_vs_expected"] = round(ratio, 3)
+            worst = min(worst, ratio)
+            if ratio < PASS_RATIO:
+                low.append(f"{key.replace('_', ' ')} {ratio:.0%} of expected")
+    metrics["worst_ratio"] = round(worst, 3)
+    if worst < WARN_RATIO:
+        return CheckResult("performance", CheckStatus.FAIL, "underperforms: " + "; ".join(low), metrics)
+    if worst < PASS_RATIO:
+        return CheckResult("performance", CheckStatus.WARN, "below expected: " + "; ".join(low), metrics)
+    return CheckResult("performance", CheckStatus.PASS,
+                       f"{measured['memory_bandwidth_gbs']:.1f} GB/s, "
+                       + ", ".join(f"{d} {measured[f'{d}_tflops']:.2f} TFLOP/s" for d in chosen)
+                       + f" ({metrics['basis']})", metrics)
