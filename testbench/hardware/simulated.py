@@ -38,6 +38,7 @@ HW_SLOWDOWN_C = 95.0
 NOMINAL_SM_CLOCK_MHZ = 1800
 NOMINAL_MEM_CLOCK_MHZ = 9500
 QUEUE_GAP_S = 0.005  # host-side gaps shorter than this (wall clock) count as busy
+THERMAL_STEP_S = 1.0  # integration step of the thermal model, simulated seconds
 
 
 def board_spec(slug: str) -> ModelReference:
@@ -105,29 +106,41 @@ class SimulatedDevice(GpuDevice):
         """
         now = self._now()
         load = self._utilization(now)
-        throttle = 0 if load > 0.05 else THROTTLE_GPU_IDLE
-        if self._temp_c >= THERMAL_LIMIT_C:
-            throttle |= THROTTLE_SW_THERMAL
-        if self._temp_c >= HW_SLOWDOWN_C:
-            throttle |= THROTTLE_HW_SLOWDOWN
+        throttle = self._throttle_at(self._temp_c, load)
         idle_w = 0.12 * self.spec.tdp_w
-        demand = idle_w + (1.05 * self.spec.tdp_w - idle_w) * load * self._clock_factor(throttle)
         limit = self._power_limit()
+        remaining = max(0.0, now - self._sim_now)
+        # Small steps, so that the fan (which follows the temperature) keeps up over a long gap between readings.
+        while True:
+            demand = idle_w + (1.05 * self.spec.tdp_w - idle_w) * load * self._clock_factor(throttle)
+            power = min(demand, limit)
+            fan_target = self._fan_target(self._temp_c)
+            fan_actual = 0.0 if self.faults.fan_failed else fan_target
+            # Thermal resistance die→air (°C/W): falls as the fan speeds up; dried pads raise it.
+            r_th = (0.30 - 0.17 * fan_actual / 100.0) * self.faults.thermal_resistance_factor
+            if self.faults.fan_failed:
+                r_th *= 1.8  # only passive convection through the fins
+            steady = AMBIENT_C + power * r_th
+            step = min(remaining, THERMAL_STEP_S)
+            self._temp_c = steady + (self._temp_c - steady) * math.exp(-step / THERMAL_TAU_S)
+            remaining -= step
+            if remaining <= 0:
+                break
+            throttle = self._throttle_at(self._temp_c, load)
         if demand > limit:
             throttle |= THROTTLE_SW_POWER_CAP
-        power = min(demand, limit)
-        fan_target = self._fan_target(self._temp_c)
-        fan_actual = 0.0 if self.faults.fan_failed else fan_target
-        # Thermal resistance die→air (°C/W): falls as the fan speeds up; dried pads raise it.
-        r_th = (0.30 - 0.17 * fan_actual / 100.0) * self.faults.thermal_resistance_factor
-        if self.faults.fan_failed:
-            r_th *= 1.8  # only passive convection through the fins
-        steady = AMBIENT_C + power * r_th
-        dt = max(0.0, now - self._sim_now)
-        self._temp_c = steady + (self._temp_c - steady) * math.exp(-dt / THERMAL_TAU_S)
         self._sim_now = now
         self._throttle_seen |= throttle
         return load, power, fan_actual, throttle
+
+    @staticmethod
+    def _throttle_at(temp_c: float, load: float) -> int:
+        throttle = 0 if load > 0.05 else THROTTLE_GPU_IDLE
+        if temp_c >= THERMAL_LIMIT_C:
+            throttle |= THROTTLE_SW_THERMAL
+        if temp_c >= HW_SLOWDOWN_C:
+            throttle |= THROTTLE_HW_SLOWDOWN
+        return throttle
 
     def _clock_factor(self, throttle: int) -> float:
         """Share of the nominal SM clock the card runs at: capped by the fault plan, pulled down by throttling."""
@@ -190,7 +203,8 @@ class SimulatedDevice(GpuDevice):
             gen, width = self.faults.pcie_link or (self.spec.pcie_gen, self.spec.pcie_lanes)
             if load < 0.05 and not self.faults.pcie_link:
                 gen = 1  # links drop to gen 1 at idle to save power, as real cards do
-            hotspot = self._temp_c + 8.0 + 0.03 * power + self.faults.hotspot_extra_c
+            # A healthy die's hottest point runs ~10–15 °C above its average under full load.
+            hotspot = self._temp_c + 4.0 + 0.025 * power + self.faults.hotspot_extra_c
             is_gddr6x = self.spec.memory_type == "GDDR6X"
             return TelemetrySample(
                 time=self._sim_now,

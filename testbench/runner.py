@@ -1,0 +1,174 @@
+"""Run a plan's checks on one device and give the card a verdict. No database here: the bench service (and
+`scripts/gpu_check.sh`) call this and store or print what it returns.
+
+    python -m testbench.runner --plan quick [--simulate N --faults vram_stuck_bit,…] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .checks.base import CheckContext, CheckResult, CheckStatus, run_check
+from .hardware.base import DeviceLost, GpuDevice
+from .plans import plan_for
+from .reference import ModelReference, catalog_references
+
+
+def _checks() -> dict[str, Callable]:
+    from .checks.compute import compute_check
+    from .checks.health import health_check
+    from .checks.identity import identity_check
+    from .checks.performance import performance_check
+    from .checks.thermal import thermal_check
+    from .checks.vram import vram_check
+
+    return {"identity": identity_check, "vram": vram_check, "compute": compute_check,
+            "performance": performance_check, "thermal": thermal_check, "health": health_check}
+
+
+@dataclass
+class CardReport:
+    label: str
+    declared: str
+    verdict: CheckStatus
+    checks: list[CheckResult] = field(default_factory=list)
+    identity: dict = field(default_factory=dict)
+    faults: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"device": self.label, "model": self.declared, "verdict": str(self.verdict),
+                "faults": self.faults, "identity": self.identity, "duration_s": round(self.duration_s, 2),
+                "checks": [{"name": c.name, "status": str(c.status), "summary": c.summary, "metrics": c.metrics}
+                           for c in self.checks]}
+
+
+def run_plan(device: GpuDevice, *, declared: ModelReference, plan: dict[str, dict],
+             progress=None, cancelled=None, expected: dict | None = None, fleet: dict | None = None,
+             fleet_cards: int = 0) -> CardReport:
+    """Every check of `plan` on `device`, in order. A lost device ends the run (the remaining checks are errors);
+    the verdict is the worst status of any check."""
+    checks = _checks()
+    started = time.monotonic()
+    ctx = CheckContext(device, progress=progress, cancelled=cancelled)
+    results: list[CheckResult] = []
+    baseline = None
+    identity: dict = {}
+    lost = None
+    for name, params in plan.items():
+        if lost is not None:
+            results.append(CheckResult(name, CheckStatus.ERROR, f"not run: device lost ({lost})"))
+            continue
+        params = dict(params)
+        if name == "identity":
+            params["declared"] = declared
+        elif name == "performance":
+            params.update(reference=declared, expected=expected, fleet=fleet, fleet_cards=fleet_cards)
+        elif name == "health":
+            params["baseline"] = baseline
+        if baseline is None:
+            try:
+                baseline = device.telemetry()
+                identity = device.identity().as_dict()
+            except DeviceLost as exc:
+                lost = exc.detail
+                results.append(CheckResult(name, CheckStatus.ERROR, f"device lost: {exc.detail}"))
+                continue
+        result = run_check(name, checks[name], ctx, **params)
+        results.append(result)
+        if "device_lost" in result.evidence:
+            lost = result.evidence["device_lost"]
+    verdict = CheckStatus.worst(r.status for r in results)
+    return CardReport(label=device.label, declared=declared.slug, verdict=verdict, checks=results,
+                      identity=identity, duration_s=time.monotonic() - started)
+
+
+_calibrations: dict[tuple, dict] = {}
+
+
+def simulated_expectations(slug: str, performance_params: dict) -> dict:
+    """What a healthy simulated card of this model measures here, once per process: the 'expected' of the
+    performance check on a simulated bench (a CPU is no RTX 3080, so the datasheet cannot be the basis)."""
+    from .checks.performance import measure
+    from .hardware.simulated import SimulatedDevice
+
+    params = {k: v for k, v in performance_params.items() if k in ("copy_mib", "gemm_size", "repeats", "dtypes")}
+    key = (slug, tuple(sorted((k, str(v)) for k, v in params.items())))
+    if key not in _calibrations:
+        device = SimulatedDevice(slug=slug, memory_bytes=max(64 * 2**20, 4 * params.get("copy_mib", 2) * 2**20))
+        identity = device.identity()
+        from .checks.compute import supported_dtypes
+
+        params.setdefault("dtypes", supported_dtypes(identity.compute_capability, ("fp32", "fp16", "bf16")))
+        params = {"copy_mib": 2, "gemm_size": 192, "repeats": 3, **params}
+        _calibrations[key] = measure(device, **params)
+    return _calibrations[key]
+
+
+def reference_for_device(device: GpuDevice) -> ModelReference:
+    """The catalog model a device's PCI id belongs to (for runs where no unit declares one)."""
+    identity = device.identity()
+    matches = [r for r in catalog_references().values()
+               if identity.pci_vendor_id == r.pci_vendor_id and identity.pci_device_id in r.pci_device_ids]
+    if not matches:
+        raise LookupError(f"{identity.name} ({identity.pci_vendor_id}:{identity.pci_device_id}) is not in the catalog")
+    return matches[0]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m testbench.runner", description=__doc__.splitlines()[0])
+    parser.add_argument("--plan", default="quick")
+    parser.add_argument("--simulate", type=int, default=0, help="run on N simulated cards instead of GPUs")
+    parser.add_argument("--faults", default="", help="comma-separated fault profiles for the simulated cards")
+    parser.add_argument("--json", dest="json_file", help="write the report as JSON to this file ('-': stdout)")
+    args = parser.parse_args(argv)
+    if args.simulate:
+        import torch
+
+        from .hardware.faults import build_fault_plan
+        from .hardware.simulated import SimulatedDevice
+
+        torch.set_num_threads(1)  # a simulated card computes on one CPU thread: steady timings, fair sharing
+        profiles = [p for p in args.faults.split(",") if p] or ["healthy"]
+        devices = [SimulatedDevice(index=i, seed=i, time_scale=120.0,
+                                   faults=build_fault_plan([profiles[i % len(profiles)]], seed=i,
+                                                           memory_bytes=64 * 2**20))
+                   for i in range(args.simulate)]
+    else:
+        from .hardware.nvml import discover_nvml_devices
+
+        devices = [d for d in discover_nvml_devices() if d.cuda_index is not None]
+        if not devices:
+            print("no CUDA GPU found (use --simulate N for simulated cards)", file=sys.stderr)
+            return 2
+    reports = []
+    for device in devices:
+        simulated = device.identity().simulated
+        reference = reference_for_device(device)
+        plan = plan_for(args.plan, simulated=simulated)
+        expected = simulated_expectations(reference.slug, plan.get("performance", {})) if simulated else None
+        report = run_plan(device, declared=reference, plan=plan, expected=expected,
+                          progress=lambda check, fraction, phase, label=device.label: print(
+                              f"\r{label} {check:<12} {fraction:5.0%} {phase[:40]:<40}", end="", file=sys.stderr))
+        print(file=sys.stderr)
+        if simulated:
+            report.faults = list(device.faults.profiles)
+        reports.append(report.as_dict())
+        print(f"{device.label}: {report.verdict} "
+              + "; ".join(f"{c.name} {c.status}" for c in report.checks), file=sys.stderr)
+    body = json.dumps(reports, indent=2, default=str)
+    if args.json_file == "-":
+        print(body)
+    elif args.json_file:
+        with open(args.json_file, "w") as handle:
+            handle.write(body)
+    return 0 if all(r["verdict"] in ("pass", "warn") for r in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
