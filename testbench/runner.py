@@ -70,7 +70,7 @@ def run_plan(device: GpuDevice, *, declared: ModelReference, plan: dict[str, dic
         elif name == "performance":
             params.update(reference=declared, expected=expected, fleet=fleet, fleet_cards=fleet_cards)
         elif name == "health":
-            params["baseline"] = baseline
+            params.update(baseline=baseline, declared=declared)
         if baseline is None:
             try:
                 baseline = device.telemetry()
@@ -148,8 +148,14 @@ def main(argv=None) -> int:
             return 2
     reports = []
     for device in devices:
-        simulated = device.identity().simulated
-        reference = reference_for_device(device)
+        try:
+            simulated = device.identity().simulated
+            reference = reference_for_device(device)
+        except (DeviceLost, LookupError) as exc:
+            print(f"{device.label}: error: {exc}", file=sys.stderr)
+            reports.append({"device": device.label, "model": None, "verdict": "error", "faults": [],
+                            "identity": {}, "duration_s": 0, "checks": [], "error": str(exc)})
+            continue
         plan = plan_for(args.plan, simulated=simulated)
         expected = simulated_expectations(reference.slug, plan.get("performance", {})) if simulated else None
         report = run_plan(device, declared=reference, plan=plan, expected=expected,

@@ -87,8 +87,16 @@ def run_check(name: str, check: Callable[..., CheckResult], ctx: CheckContext, *
     except (CheckCannotStart, MemoryError) as exc:
         result = CheckResult(name, CheckStatus.ERROR, f"could not start: {exc}", evidence={"error": str(exc)})
     except RuntimeError as exc:  # torch raises RuntimeError for CUDA and allocator failures
-        result = CheckResult(name, CheckStatus.ERROR, f"driver or runtime error: {exc}",
-                             evidence={"error": str(exc), "traceback": traceback.format_exc(limit=5)})
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "CUDA error" in str(exc) or "cuda" in text.lower():
+            # An asynchronous CUDA error surfaces in whatever op runs next: the card is gone for this run.
+            result = CheckResult(name, CheckStatus.ERROR, f"device lost: {text}", evidence={"device_lost": text})
+        else:
+            result = CheckResult(name, CheckStatus.ERROR, f"driver or runtime error: {text}",
+                                 evidence={"error": str(exc), "traceback": traceback.format_exc(limit=5)})
+    except Exception as exc:  # a fault in a check must not end the other checks or cards: report it as an error
+        result = CheckResult(name, CheckStatus.ERROR, f"internal error in the check: {type(exc).__name__}: {exc}",
+                             evidence={"error": repr(exc), "traceback": traceback.format_exc(limit=8)})
     result.name = name
     result.duration_s = time.monotonic() - started
     ctx.report(1.0, "done", force=True)

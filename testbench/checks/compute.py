@@ -40,36 +40,50 @@ def supported_dtypes(compute_capability: str, wanted) -> list[str]:
 
 
 class MismatchCounter:
+    """Counts wrong elements per result: wrong = off the FP64 reference (or NaN); inconsistent = right by the
+    reference's tolerance yet different from the first result. Each element counts once per result."""
+
     def __init__(self, name: str, reference: torch.Tensor, tolerance: float):
         self.name = name
         self.reference = reference
         self.rms = float(reference.double().pow(2).mean().sqrt()) or 1.0
         self.limit = tolerance * self.rms
-        self.mismatches = 0
+        self.mismatches = 0  # wrong against the reference, NaNs included
         self.nans = 0
+        self.inconsistent = 0
         self.max_rel_error = 0.0
         self.first: list[dict] = []
 
-    def compare(self, result: torch.Tensor, against: torch.Tensor, what: str, iteration: int) -> None:
-        diff = (result.to(against.dtype) - against).abs()
+    def check(self, result: torch.Tensor, iteration: int, first: torch.Tensor | None = None) -> None:
+        diff = (result.to(self.reference.dtype) - self.reference).abs()
         nan = torch.isnan(result)
-        bad = (diff > self.limit) | nan
+        wrong = (diff > self.limit) | nan
         self.nans += int(nan.sum())
-        count = int(bad.sum())
+        self.mismatches += int(wrong.sum())
         finite = diff[~torch.isnan(diff)]
         if finite.numel():
             self.max_rel_error = max(self.max_rel_error, float(finite.max()) / self.rms)
-        if not count:
-            return
-        self.mismatches += count
+        self._report(wrong, result, self.reference, "reference", iteration)
+        if first is not None:
+            drift = ((result.to(self.reference.dtype) - first.to(self.reference.dtype)).abs() > self.limit) & ~wrong
+            self.inconsistent += int(drift.sum())
+            self._report(drift, result, first, "first", iteration)
+
+    def _report(self, bad: torch.Tensor, result: torch.Tensor, against: torch.Tensor, what: str,
+                iteration: int) -> None:
         room = MAX_REPORTED - len(self.first)
-        if room > 0:
-            n = result.shape[1]
-            for flat in bad.view(-1).nonzero().flatten()[:room].tolist():
-                self.first.append({"dtype": self.name, "against": what, "iteration": iteration,
-                                   "row": flat // n, "col": flat % n,
-                                   "expected": _number(against.view(-1)[flat]),
-                                   "actual": _number(result.view(-1)[flat])})
+        if room <= 0 or not bool(bad.any()):
+            return
+        n = result.shape[1]
+        for flat in bad.view(-1).nonzero().flatten()[:room].tolist():
+            self.first.append({"dtype": self.name, "against": what, "iteration": iteration,
+                               "row": flat // n, "col": flat % n,
+                               "expected": _number(against.view(-1)[flat]),
+                               "actual": _number(result.view(-1)[flat])})
+
+    @property
+    def errors(self) -> int:
+        return self.mismatches + self.inconsistent
 
 
 def compute_check(ctx: CheckContext, *, size: int = 8192, iterations: int = 20, dtypes=("fp32", "fp16", "bf16"),
@@ -101,7 +115,7 @@ def compute_check(ctx: CheckContext, *, size: int = 8192, iterations: int = 20, 
         counter = MismatchCounter(name, reference, TOLERANCE[name])
         first = device.matmul(a, b)
         device.synchronize()
-        counter.compare(first, reference, "reference", 0)
+        counter.check(first, 0)
         first_results[name] = (a, b, first, counter)
         done += 1
         gemm_seconds = 0.0
@@ -110,22 +124,22 @@ def compute_check(ctx: CheckContext, *, size: int = 8192, iterations: int = 20, 
             result = device.matmul(a, b)
             device.synchronize()
             gemm_seconds += time.perf_counter() - started  # the GEMMs alone: checking is not the card's work
-            counter.compare(result, first, "first", iteration)
-            counter.compare(result, reference, "reference", iteration)
+            counter.check(result, iteration, first)
             done += 1
             ctx.report(done / steps, f"{name}: iteration {iteration}/{iterations}")
         metrics[f"{name}_tflops"] = round(2 * n**3 * iterations / gemm_seconds / 1e12, 4) if gemm_seconds else None
         metrics[f"{name}_mismatches"] = counter.mismatches
         metrics[f"{name}_nans"] = counter.nans
+        metrics[f"{name}_inconsistent"] = counter.inconsistent
         metrics[f"{name}_max_rel_error"] = float(f"{counter.max_rel_error:.3g}")
         evidence_errors += counter.first
-        if counter.mismatches or counter.nans:
+        if counter.errors:
             failing.append(name)
 
     # Load cycling: idle, half duty, full duty, repeated; results still checked against the first.
     name = chosen[0]
     a, b, first, counter = first_results[name]
-    before = counter.mismatches + counter.nans
+    before = counter.errors
     deadline = time.monotonic() + cycle_s
     phase = 0
     cycles = 0
@@ -140,20 +154,20 @@ def compute_check(ctx: CheckContext, *, size: int = 8192, iterations: int = 20, 
             t0 = time.monotonic()
             result = device.matmul(a, b)
             device.synchronize()
-            counter.compare(result, first, "first (load cycling)", -1)
+            counter.check(result, -1, first)
             if mode == "partial":
                 time.sleep(time.monotonic() - t0)
             ctx.report(done / steps, f"load cycling: {mode}")
         phase += 1
         cycles += phase % 3 == 0
     metrics["load_cycles"] = cycles
-    metrics["load_cycling_mismatches"] = counter.mismatches + counter.nans - before
+    metrics["load_cycling_mismatches"] = counter.errors - before
     if metrics["load_cycling_mismatches"] and name not in failing:
         failing.append(name)
     evidence_errors = evidence_errors or counter.first
 
     if failing:
-        total = sum(metrics[f"{d}_mismatches"] + metrics[f"{d}_nans"] for d in chosen) + \
+        total = sum(metrics[f"{d}_mismatches"] + metrics[f"{d}_inconsistent"] for d in chosen) + \
             metrics["load_cycling_mismatches"]
         return CheckResult("compute", CheckStatus.FAIL,
                            f"{total} wrong results in {', '.join(failing)} GEMMs (silent data corruption)",

@@ -36,8 +36,10 @@ def _busy(sample: TelemetrySample) -> bool:
 
 
 def health_check(ctx: CheckContext, *, baseline: TelemetrySample | None = None, load_s: float = 10.0,
-                 load_size: int = 4096, sample_interval_s: float = 0.5) -> CheckResult:
-    """`baseline` is the sample taken when the run began; without one, the check's own start is the baseline."""
+                 load_size: int = 4096, sample_interval_s: float = 0.5, declared=None) -> CheckResult:
+    """`baseline` is the sample taken when the run began; without one, the check's own start is the baseline.
+    `declared` (a ModelReference) gives the link the model is built for: NVML's "max" link is what the card can do
+    in this slot, so behind an x1 riser it says x1 too."""
     device = ctx.device
     identity = device.identity()
     before = baseline or device.telemetry()
@@ -98,6 +100,8 @@ def health_check(ctx: CheckContext, *, baseline: TelemetrySample | None = None, 
     widths = [w for _, w in links if supported(w)]
     link = (min(gens) if gens else None, min(widths) if widths else None)
     max_link = (identity.pcie_max_generation, identity.pcie_max_width)
+    if declared is not None:
+        max_link = (declared.pcie_gen, declared.pcie_lanes)
     degraded = all(supported(v) for v in (*link, *max_link)) and (link[0] < max_link[0] or link[1] < max_link[1])
     if degraded:
         warns.append(f"PCIe link degraded under load: gen{link[0]} x{link[1]} of gen{max_link[0]} x{max_link[1]} "

@@ -33,12 +33,10 @@ COLUMNS = ("time", "gpu_temp_c", "hotspot_temp_c", "memory_temp_c", "power_w", "
 
 def _columns(samples: list[TelemetrySample]) -> dict[str, list]:
     def value(sample, name):
-        if name == "fan_speed_pct":
-            v = sample.fan_speeds_pct
-            return min(v) if supported(v) and v else None
-        if name == "fan_target_pct":
-            v = sample.fan_targets_pct
-            return max(v) if supported(v) and v else None
+        if name in ("fan_speed_pct", "fan_target_pct"):
+            fans = sample.fan_speeds_pct if name == "fan_speed_pct" else sample.fan_targets_pct
+            known = [f for f in fans if supported(f)] if supported(fans) else []  # one fan may refuse
+            return (min(known) if name == "fan_speed_pct" else max(known)) if known else None
         v = getattr(sample, name)
         return v if supported(v) else None
 

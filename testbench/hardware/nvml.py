@@ -57,8 +57,6 @@ class NvmlDevice(GpuDevice):
         self._unsupported = {self.nvml.NVML_ERROR_NOT_SUPPORTED, self.nvml.NVML_ERROR_FUNCTION_NOT_FOUND,
                              self.nvml.NVML_ERROR_NO_PERMISSION, self.nvml.NVML_ERROR_NO_DATA,
                              self.nvml.NVML_ERROR_INVALID_ARGUMENT}
-        self._lost = {self.nvml.NVML_ERROR_GPU_IS_LOST, self.nvml.NVML_ERROR_UNKNOWN,
-                      self.nvml.NVML_ERROR_RESET_REQUIRED}
 
     # --- the one query helper -------------------------------------------------------------------------
     def query(self, function: Callable, *args, transform: Callable[[Any], Any] | None = None) -> Any:
@@ -67,9 +65,9 @@ class NvmlDevice(GpuDevice):
         except self.nvml.NVMLError as exc:
             if exc.value in self._unsupported:
                 return NOT_SUPPORTED
-            if exc.value in self._lost:
-                raise DeviceLost(self.label, str(exc)) from exc
-            raise
+            # Lost, or unusable for this run (INSUFFICIENT_POWER: a power cable missing; TIMEOUT; …): either
+            # way a domain error that fails this card and leaves the others running.
+            raise DeviceLost(self.label, f"NVML: {exc}") from exc
         return transform(value) if transform else value
 
     def _system(self, function: Callable, transform=None) -> Any:
@@ -119,8 +117,9 @@ class NvmlDevice(GpuDevice):
             NOT_SUPPORTED
         utilization = q(n.nvmlDeviceGetUtilizationRates)
         remapped = q(n.nvmlDeviceGetRemappedRows)  # (correctable, uncorrectable, pending, failure)
-        reasons = getattr(n, "nvmlDeviceGetCurrentClocksEventReasons", None) or \
-            n.nvmlDeviceGetCurrentClocksThrottleReasons
+        throttle = q(n.nvmlDeviceGetCurrentClocksEventReasons)
+        if not supported(throttle):  # drivers before R535 only know the older name
+            throttle = q(n.nvmlDeviceGetCurrentClocksThrottleReasons)
         milliwatts = lambda v: round(v / 1000.0, 1)  # noqa: E731
         return TelemetrySample(
             time=time.monotonic(),
@@ -136,7 +135,7 @@ class NvmlDevice(GpuDevice):
             utilization_gpu_pct=utilization.gpu if supported(utilization) else NOT_SUPPORTED,
             utilization_memory_pct=utilization.memory if supported(utilization) else NOT_SUPPORTED,
             performance_state=q(n.nvmlDeviceGetPerformanceState),
-            throttle_reasons=q(reasons),
+            throttle_reasons=throttle,
             pcie_generation=q(n.nvmlDeviceGetCurrPcieLinkGeneration),
             pcie_width=q(n.nvmlDeviceGetCurrPcieLinkWidth),
             pcie_replay_counter=q(n.nvmlDeviceGetPcieReplayCounter),
@@ -233,6 +232,10 @@ def discover_nvml_devices(nvml=None, cuda_map: dict[str, int] | None = None) -> 
     cuda_map = cuda_indexes_by_uuid() if cuda_map is None else cuda_map
     devices = []
     for index in range(nvml.nvmlDeviceGetCount()):
-        uuid = _text(nvml.nvmlDeviceGetUUID(nvml.nvmlDeviceGetHandleByIndex(index)))
+        try:
+            uuid = _text(nvml.nvmlDeviceGetUUID(nvml.nvmlDeviceGetHandleByIndex(index)))
+        except nvml.NVMLError as exc:  # one broken card must not hide the others
+            log.warning("GPU %d does not answer NVML (%s); skipped", index, exc)
+            continue
         devices.append(NvmlDevice(index=index, cuda_index=cuda_map.get(uuid), nvml=nvml))
     return devices

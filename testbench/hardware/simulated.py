@@ -191,9 +191,9 @@ class SimulatedDevice(GpuDevice):
             pci_subsystem_id=f"{(0x1000 + self.index) & 0xFFFF:04x}{spec.pci_vendor_id}",
             bus_id=f"00000000:{self.index + 1:02x}:00.0", vram_total_bytes=vram,
             compute_capability=spec.compute_capability or "0.0", driver_version="simulated",
-            # The card's own capability; a bad riser shows in the link it trained at (telemetry), not here.
-            cuda_version="simulated", pcie_max_generation=spec.pcie_gen, pcie_max_width=spec.pcie_lanes,
-            simulated=True,
+            # As NVML reports it: the most this card can do in this slot, so a riser's x1 shows here too.
+            cuda_version="simulated", pcie_max_generation=(self.faults.pcie_link or (spec.pcie_gen,))[0],
+            pcie_max_width=(self.faults.pcie_link or (None, spec.pcie_lanes))[1], simulated=True,
         )
 
     def telemetry(self) -> TelemetrySample:

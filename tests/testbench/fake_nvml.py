@@ -28,6 +28,8 @@ class FakeBoard:
     remapping: bool = False
     fans: int = 2
     lost: bool = False
+    old_driver: bool = False  # before R535: no "clocks event reasons" call
+    power_fault: bool = False  # a missing PCIe power cable
     unsupported: set[str] = field(default_factory=set)
 
     def lose(self) -> None:
@@ -140,7 +142,8 @@ class FakeNvml:
         return 45
 
     def nvmlDeviceGetTemperature(self, h, sensor):
-        self._board(h, "temperature")
+        if self._board(h, "temperature").power_fault:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_INSUFFICIENT_POWER)
         return 61
 
     def nvmlDeviceGetFieldValues(self, h, fields):
@@ -178,7 +181,13 @@ class FakeNvml:
 
     def nvmlDeviceGetCurrentClocksEventReasons(self, h):
         self._board(h, "reasons")
-        return pynvml.nvmlClocksEventReasonSwPowerCap if hasattr(pynvml, "nvmlClocksEventReasonSwPowerCap") else 4
+        if h.old_driver:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_FUNCTION_NOT_FOUND)
+        return 0x4  # sw power cap
+
+    def nvmlDeviceGetCurrentClocksThrottleReasons(self, h):
+        self._board(h, "reasons")
+        return 0x4 | 0x20  # sw power cap, sw thermal
 
     def nvmlDeviceGetTotalEccErrors(self, h, kind, counter):
         if not self._board(h, "ecc").ecc:

@@ -14,7 +14,7 @@ from .conftest import SEEDS
 pytestmark = pytest.mark.database_independent
 
 RTX_3080 = catalog_references()["geforce-rtx-3080"]
-HEALTH = {"load_s": 0.4, "load_size": 128, "sample_interval_s": 0.03}
+HEALTH = {"load_s": 0.4, "load_size": 128, "sample_interval_s": 0.03, "declared": RTX_3080}
 THERMAL = {"duration_s": 0.5, "sample_interval_s": 0.02, "load_size": 128}
 THERMAL_TIME_SCALE = 300.0  # 0.5 s of wall clock is 150 s of simulated soak: ~4 thermal time constants
 
@@ -148,3 +148,48 @@ def test_a_failed_fan_is_named_and_the_card_overheats(make_device, seed):
     assert result.status == CheckStatus.FAIL
     assert "a fan stays at 0%" in result.summary
     assert "hw_slowdown" in result.metrics["throttle_reasons_seen"]
+
+
+def test_without_the_declared_model_a_riser_hides_behind_nvmls_max_link(make_device):
+    # NVML's "max link" is what the card can do in this slot: behind an x1 riser it says x1 as well. The model's
+    # own link width is what tells the degradation.
+    params = {k: v for k, v in HEALTH.items() if k != "declared"}
+    result = run(make_device("pcie_degraded", seed=1), "health", health_check, **params)
+    assert result.metrics["pcie_link_degraded"] is False
+    result = run(make_device("pcie_degraded", seed=1), "health", health_check, **HEALTH)
+    assert result.metrics["pcie_link_degraded"] is True
+
+
+def test_a_mining_card_built_for_x4_gen1_is_not_degraded(make_device):
+    p106 = catalog_references()["p106-100"]
+    result = run(make_device(slug="p106-100"), "health", health_check, **{**HEALTH, "declared": p106})
+    assert result.status == CheckStatus.PASS and result.metrics["pcie_link_under_load"] == {"generation": 1,
+                                                                                           "width": 4}
+
+
+def test_a_fan_that_refuses_its_query_does_not_crash_the_soak(make_device, monkeypatch):
+    from dataclasses import replace
+
+    from testbench.hardware.base import NOT_SUPPORTED
+
+    device = make_device(time_scale=THERMAL_TIME_SCALE)
+    real = device.telemetry
+    monkeypatch.setattr(device, "telemetry", lambda: replace(real(), fan_targets_pct=(NOT_SUPPORTED, 50)))
+    result = run(device, "thermal", thermal_check, **THERMAL)
+    assert result.status in (CheckStatus.PASS, CheckStatus.WARN), result.summary
+
+
+def test_a_bug_inside_a_check_is_an_error_not_a_crash(make_device):
+    def broken(ctx):
+        raise TypeError("'>' not supported")
+
+    result = run(make_device(), "broken", broken)
+    assert result.status == CheckStatus.ERROR and "internal error in the check: TypeError" in result.summary
+
+
+def test_an_asynchronous_cuda_error_counts_as_a_lost_device(make_device):
+    def kernel_fault(ctx):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    result = run(make_device(), "vram", kernel_fault)
+    assert result.status == CheckStatus.ERROR and result.evidence["device_lost"].startswith("CUDA error")

@@ -24,7 +24,8 @@ def test_healthy_card_passes_in_every_supported_dtype(make_device, seed):
     assert result.status == CheckStatus.PASS, (result.summary, result.evidence)
     assert result.metrics["dtypes"] == ["fp32", "fp16", "bf16"]
     for dtype in ("fp32", "fp16", "bf16"):
-        assert result.metrics[f"{dtype}_mismatches"] == 0 and result.metrics[f"{dtype}_tflops"] > 0
+        assert result.metrics[f"{dtype}_mismatches"] == 0 and result.metrics[f"{dtype}_inconsistent"] == 0
+        assert result.metrics[f"{dtype}_tflops"] > 0
     assert result.metrics["load_cycles"] >= 1
 
 
@@ -44,7 +45,8 @@ def test_a_card_wrong_the_same_way_every_time_fails_against_the_reference(make_d
     result = run_compute(device)
     assert result.status == CheckStatus.FAIL
     assert {e["against"] for e in result.evidence["first_errors"]} == {"reference"}
-    assert result.metrics["load_cycling_mismatches"] == 0  # every result equals the first
+    assert all(result.metrics[f"{d}_inconsistent"] == 0 for d in result.metrics["dtypes"])  # all equal the first
+    assert result.metrics["fp32_mismatches"] > 0
 
 
 @pytest.mark.parametrize("capability, expected", [("6.1", ["fp32"]), ("7.5", ["fp32", "fp16"]),

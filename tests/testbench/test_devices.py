@@ -109,3 +109,16 @@ def test_discovery_without_a_driver_finds_nothing(monkeypatch):
 def test_power_limit_reset_without_permission_says_so():
     device = NvmlDevice(index=0, cuda_index=None, nvml=FakeNvml([board(RTX_3080)]))
     assert device.reset_power_limit() is False
+
+
+def test_an_old_driver_still_reports_throttle_reasons():
+    sample = NvmlDevice(index=0, cuda_index=None, nvml=FakeNvml([board(RTX_3080, old_driver=True)])).telemetry()
+    assert throttle_names(sample.throttle_reasons) == ["sw_power_cap", "sw_thermal"]
+
+
+def test_a_card_short_of_power_fails_alone():
+    boards = [board(RTX_3080, 0, power_fault=True), board(RTX_3080, 1)]
+    fake = FakeNvml(boards)
+    with pytest.raises(DeviceLost, match="Insufficient External Power"):
+        NvmlDevice(index=0, cuda_index=None, nvml=fake).telemetry()
+    assert NvmlDevice(index=1, cuda_index=None, nvml=fake).telemetry().gpu_temp_c == 61

@@ -9,7 +9,7 @@ from .conftest import SEEDS
 
 pytestmark = pytest.mark.database_independent
 
-FAST = {"chunk_mib": 1, "slice_mib": 1, "retention_s": 0.1, "modulo_offsets": 3}
+FAST = {"chunk_mib": 1, "slice_mib": 1, "retention_s": 0.2, "modulo_offsets": 3}
 
 
 def run_vram(device, **params):
@@ -86,3 +86,59 @@ def test_no_memory_is_an_error_not_a_pass(make_device):
 def test_device_lost_mid_test_is_an_error(make_device):
     result = run_vram(make_device("fell_off_bus", seed=2))
     assert result.status == CheckStatus.ERROR and "fallen off the bus" in result.summary
+
+
+def test_a_stuck_data_line_is_told_from_a_bad_cell(make_device):
+    from testbench.hardware.faults import StuckBit
+
+    device = make_device()
+    # Bit 5 stuck at 1 in every word of the first 64 KiB: what a broken data line looks like.
+    device.faults.stuck_bits = [StuckBit(address, 5, 1) for address in range(0, 65536, 4)]
+    result = run_vram(device, patterns=["walking_ones"])
+    assert result.status == CheckStatus.FAIL
+    assert result.evidence["diagnosis"].startswith("stuck data line: bit 5")
+    assert [bit for bit, count in enumerate(result.evidence["bit_histogram"]) if count] == [5]
+
+
+def test_modulo_20_writes_the_complement_after_the_pattern(make_device, monkeypatch):
+    # The disturbing writes come after the pattern cells were written: a cell that flips when its neighbours are
+    # written shows up. Here every write of the complement flips bit 0 of the pattern cells' words.
+    device = make_device()
+    from testbench.checks import vram
+
+    real_modulo = vram.VramTest.modulo_20
+    order = []
+
+    def spy(self, offset):
+        original_fill = type(self.buffers[0].tensor).fill_
+        monkeypatch.setattr(type(self.buffers[0].tensor), "fill_",
+                            lambda t, v: (order.append(v), original_fill(t, v))[1])
+        try:
+            real_modulo(self, offset)
+        finally:
+            monkeypatch.setattr(type(self.buffers[0].tensor), "fill_", original_fill)
+
+    monkeypatch.setattr(vram.VramTest, "modulo_20", spy)
+    run_vram(device, patterns=["modulo_20"], modulo_offsets=1)
+    pattern = vram._i32(0x5A5A5A5A)
+    assert order[0] == pattern and vram._i32(~pattern) in order[1:]
+
+
+def test_a_coverage_shortfall_is_a_warning_not_a_pass(make_device):
+    device = make_device()
+    result = run_vram(device, coverage=0.95, patterns=["own_address"], chunk_mib=1)
+    assert result.status == CheckStatus.PASS
+    hog = device.alloc_words(device.memory_bytes // 4 // 2)
+    real_alloc = device.alloc_words
+    calls = {"n": 0}
+
+    def refuse_after_one(count):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise MemoryError("fragmented")
+        return real_alloc(count)
+
+    device.alloc_words = refuse_after_one
+    result = run_vram(device, coverage=0.95, patterns=["own_address"], chunk_mib=1)
+    assert result.status == CheckStatus.WARN and "could be tested" in result.summary
+    device.free(hog)
