@@ -23,6 +23,8 @@ GROUP_PERMISSIONS: dict[str, set[str]] = {
         "inventory.view_unitevent",
         "inventory.view_inspection", "inventory.add_inspection",
         "inventory.view_inspectionphoto", "inventory.add_inspectionphoto",
+        "testbench.view_bench", "testbench.view_testrun", "testbench.add_testrun",
+        "testbench.view_checkresultrecord", "testbench.view_runtelemetry",
     },
     RESELLER: {
         "inventory.view_gpumodel",
@@ -30,6 +32,8 @@ GROUP_PERMISSIONS: dict[str, set[str]] = {
         "inventory.view_unit", "inventory.change_unit",
         "inventory.view_unitevent",
         "inventory.view_inspection", "inventory.view_inspectionphoto",
+        "testbench.view_bench", "testbench.view_testrun", "testbench.view_checkresultrecord",
+        "testbench.view_runtelemetry",
     },
 }
 ADMIN_APPS = ("inventory", "testbench", "auth", "authtoken")

@@ -66,6 +66,7 @@ def unit_transition(
     serialised and the second sees the state the first left: exactly one wins.
     Raises IllegalTransition (with the allowed targets) or InvalidInput.
     """
+    to_state = getattr(to_state, "value", to_state)  # a UnitState member reads as its plain value in messages
     if to_state not in UnitState.values:
         raise InvalidInput({"to": [f"{to_state!r} is not a state; states are: {', '.join(UnitState.values)}"]})
     reason = (reason or "").strip()

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.database_independent
 RTX_3080 = catalog_references()["geforce-rtx-3080"]
 HEALTH = {"load_s": 0.4, "load_size": 128, "sample_interval_s": 0.03, "declared": RTX_3080}
 THERMAL = {"duration_s": 0.5, "sample_interval_s": 0.02, "load_size": 128}
-THERMAL_TIME_SCALE = 300.0  # 0.5 s of wall clock is 150 s of simulated soak: ~4 thermal time constants
+THERMAL_TIME_SCALE = 500.0  # 0.5 s of wall clock is 250 s of simulated soak: ~6 thermal time constants
 
 
 def run(device, name, check, **params):

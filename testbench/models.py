@@ -1,0 +1,82 @@
+"""Test bench records: bench hosts, test runs, one result per check, and each run's telemetry as columns."""
+
+from django.db import models
+from django.utils import timezone
+
+from .choices import RunState, Verdict
+
+
+class Bench(models.Model):
+    """A bench host: a machine with PCIe slots where cards are seated and tested."""
+
+    name = models.CharField(max_length=64, unique=True, help_text="Host name, e.g. bench-03")
+    description = models.CharField(max_length=200, blank=True)
+    simulated = models.BooleanField(default=False, help_text="Runs simulated cards (demo, CI)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TestRun(models.Model):
+    """One plan run on one card."""
+
+    unit = models.ForeignKey("inventory.Unit", on_delete=models.PROTECT, related_name="test_runs")
+    bench = models.ForeignKey(Bench, on_delete=models.PROTECT, related_name="runs", null=True, blank=True)
+    device_index = models.PositiveSmallIntegerField(default=0)
+    device_label = models.CharField(max_length=32, blank=True)
+    plan = models.CharField(max_length=32)
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED, db_index=True)
+    verdict = models.CharField(max_length=8, choices=Verdict.choices, blank=True)
+    identity = models.JSONField(default=dict, blank=True, help_text="What the card reported when the run began")
+    software = models.JSONField(default=dict, blank=True, help_text="torch, CUDA and driver versions")
+    faults = models.JSONField(default=list, blank=True, help_text="Injected fault profiles (simulated cards)")
+    progress = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.unit_id} ({self.plan}, {self.state})"
+
+
+class CheckResultRecord(models.Model):
+    """The outcome of one check in one run."""
+
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="results")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=32)
+    status = models.CharField(max_length=8, choices=Verdict.choices)
+    summary = models.TextField()
+    metrics = models.JSONField(default=dict, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    duration_s = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="result_one_per_check")]
+        verbose_name = "check result"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.status}"
+
+
+class RunTelemetry(models.Model):
+    """A run's sensor samples in columns (one list per sensor, same length), not one row per sample."""
+
+    run = models.OneToOneField(TestRun, on_delete=models.CASCADE, related_name="telemetry")
+    columns = models.JSONField(default=dict)
+    samples = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "run telemetry"
+
+    def __str__(self) -> str:
+        return f"telemetry of run {self.run_id} ({self.samples} samples)"

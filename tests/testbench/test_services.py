@@ -1,0 +1,114 @@
+"""Recording runs: a finished simulated run stores one result per check and its telemetry as columns, and moves
+the card to tested or failed through the lifecycle, with events that say why."""
+
+import json
+
+import pytest
+
+from inventory.choices import UnitState
+from inventory.errors import IllegalTransition
+from inventory.services import unit_transition
+from testbench.choices import RunState
+from testbench.hardware.faults import build_fault_plan
+from testbench.hardware.simulated import SimulatedDevice
+from testbench.models import Bench, CheckResultRecord, RunTelemetry
+from testbench.plans import SIM_TIME_FACTOR, plan_for
+from testbench.reference import catalog_references
+from testbench.runner import run_plan, simulated_expectations
+from testbench.services import run_create, run_finish, run_start
+
+
+def simulated_report(profile: str, seed: int = 0):
+    device = SimulatedDevice(seed=seed, time_scale=SIM_TIME_FACTOR, memory_bytes=32 * 2**20,
+                             faults=build_fault_plan([profile], seed=seed, memory_bytes=32 * 2**20))
+    plan = plan_for("quick", simulated=True)
+    report = run_plan(device, declared=catalog_references()["geforce-rtx-3080"], plan=plan,
+                      expected=simulated_expectations("geforce-rtx-3080", plan["performance"]))
+    return device, report
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # A bench runs each simulated card on one CPU thread (steady timings for the performance check).
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def bench(db):
+    return Bench.objects.create(name="bench-sim", simulated=True)
+
+
+@pytest.fixture
+def inspected_unit(make_units):
+    unit = make_units(1)[0]
+    unit_transition(unit=unit, to_state=UnitState.INSPECTED, reason="looked fine")
+    return unit
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("profile, unit_state, run_state", [
+    ("healthy", UnitState.TESTED, RunState.PASSED),
+    ("vram_stuck_bit", UnitState.FAILED, RunState.FAILED),
+])
+def test_a_finished_run_is_stored_and_moves_the_card(inspected_unit, bench, profile, unit_state, run_state):
+    unit = inspected_unit
+    device, report = simulated_report(profile)
+    run = run_create(unit=unit, plan="quick", bench=bench, device_label=device.label, faults=[profile])
+    unit.refresh_from_db()
+    assert unit.state == UnitState.QUEUED
+    run_start(run=run, identity=device.identity().as_dict(), software={"torch": "test"})
+    unit.refresh_from_db()
+    assert unit.state == UnitState.TESTING
+
+    run = run_finish(run=run, report=report)
+    unit.refresh_from_db()
+    assert (unit.state, run.state, run.verdict) == (unit_state, run_state, str(report.verdict))
+    results = list(CheckResultRecord.objects.filter(run=run).values_list("name", "status"))
+    assert [name for name, _ in results] == list(plan_for("quick"))
+    telemetry = RunTelemetry.objects.get(run=run)
+    assert telemetry.samples > 10 and len(telemetry.columns["gpu_temp_c"]) == telemetry.samples
+    assert "telemetry" not in CheckResultRecord.objects.get(run=run, name="thermal").evidence
+    last = unit.events.order_by("id").last()
+    assert (last.from_state, last.to_state) == ("testing", unit_state)
+    assert last.payload["run"] == run.pk and last.payload["checks"]["vram"] == dict(results)["vram"]
+    if profile != "healthy":
+        assert "vram:" in last.reason
+
+
+@pytest.mark.django_db
+def test_nan_evidence_from_a_corrupt_gemm_is_stored(inspected_unit, bench):
+    unit = inspected_unit
+    device, report = simulated_report("compute_sdc", seed=2)
+    run = run_create(unit=unit, plan="quick", bench=bench)
+    run_start(run=run, identity=device.identity().as_dict(), software={})
+    run_finish(run=run, report=report)
+    stored = CheckResultRecord.objects.get(run=run, name="compute")
+    assert stored.status == "fail"
+    json.dumps(stored.evidence, allow_nan=False)
+
+
+@pytest.mark.django_db
+def test_a_run_cannot_start_twice_nor_a_card_be_started_by_two_runs(inspected_unit, bench):
+    unit = inspected_unit
+    first = run_create(unit=unit, plan="quick", bench=bench)
+    second = run_create(unit=unit, plan="quick", bench=bench)
+    run_start(run=first, identity={}, software={})
+    with pytest.raises(ValueError, match="not queued"):
+        run_start(run=first, identity={}, software={})
+    with pytest.raises(IllegalTransition):
+        run_start(run=second, identity={}, software={})
+    second.refresh_from_db()
+    assert second.state == RunState.QUEUED  # the failed start left nothing half-done
+
+
+@pytest.mark.django_db
+def test_a_card_not_yet_inspected_cannot_be_queued(make_units, bench):
+    unit = make_units(1)[0]
+    with pytest.raises(IllegalTransition, match="cannot move a unit from 'received' to 'queued'"):
+        run_create(unit=unit, plan="quick", bench=bench)
+    assert not unit.test_runs.exists()
