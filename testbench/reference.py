@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
+from functools import cache
 
-CATALOG_FILE = Path(__file__).resolve().parent.parent / "inventory" / "data" / "gpu_catalog.toml"
+from inventory.catalog_file import CATALOG_FILE
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ def _from_values(values: dict) -> ModelReference:
     )
 
 
+@cache  # read once per process: identity checks and every simulated card look it up
 def catalog_references() -> dict[str, ModelReference]:
     with open(CATALOG_FILE, "rb") as handle:
         return {entry["slug"]: _from_values(entry) for entry in tomllib.load(handle)["gpu"]}

@@ -11,10 +11,10 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ..catalog_file import CATALOG_FILE, model_name_key
 from ..errors import InvalidInput
 from ..models import GpuModel
 
-CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "gpu_catalog.toml"
 DECIMAL_FIELDS = ("vram_gib", "memory_bandwidth_gbs", "fp32_tflops", "fp16_tflops", "bf16_tflops", "launch_price_usd")
 OPTIONAL_FIELDS = ("fp16_tflops", "bf16_tflops", "launch_price_usd", "launch_date")
 
@@ -73,13 +73,6 @@ def catalog_load(path: Path | None = None) -> tuple[int, int]:
     return created, updated
 
 
-def _name_key(text: str) -> str:
-    """'NVIDIA GeForce RTX 3080' and 'rtx3080' give the same key."""
-    text = text.lower()
-    text = re.sub(r"\b(nvidia|geforce|amd|radeon)\b", " ", text)
-    return re.sub(r"[^a-z0-9]", "", text)
-
-
 _PCI_ID = re.compile(r"^(?:(?P<vendor>[0-9a-f]{4})[:\s])?(?:0x)?(?P<device>[0-9a-f]{4})$")
 
 
@@ -98,7 +91,7 @@ class CatalogIndex:
         self.by_pci: dict[tuple[str, str], dict[int, GpuModel]] = {}
         for model in self.models:
             for name in (model.slug, model.name, f"{model.get_vendor_display()} {model.name}", *model.aliases):
-                self.by_key.setdefault(_name_key(name), {})[model.pk] = model
+                self.by_key.setdefault(model_name_key(name), {})[model.pk] = model
             for device_id in model.pci_device_ids:
                 self.by_pci.setdefault((model.pci_vendor_id, device_id.lower()), {})[model.pk] = model
 
@@ -107,7 +100,7 @@ class CatalogIndex:
         raw = (text or "").strip()
         if not raw:
             return Resolution(None, "missing required field")
-        matches = self.by_key.get(_name_key(raw), {})
+        matches = self.by_key.get(model_name_key(raw), {})
         if not matches:
             pci = _PCI_ID.match(raw.lower())
             if pci:

@@ -7,7 +7,7 @@ the power limit where it may).
 
 from __future__ import annotations
 
-import re
+from inventory.catalog_file import model_name_key
 
 from ..hardware.base import supported
 from ..reference import ModelReference, catalog_references
@@ -15,10 +15,6 @@ from .base import CheckContext, CheckResult, CheckStatus
 
 VRAM_TOLERANCE = 0.06  # drivers report a little less than the nominal size (reserved memory)
 POWER_LIMIT_LEFTOVER = 0.95  # below this share of the default, someone lowered it (a miner, usually)
-
-
-def _name_key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", re.sub(r"\b(nvidia|geforce|amd|radeon)\b", "", name.lower()))
 
 
 def identity_check(ctx: CheckContext, *, declared: ModelReference, may_reset: bool = True) -> CheckResult:
@@ -29,7 +25,7 @@ def identity_check(ctx: CheckContext, *, declared: ModelReference, may_reset: bo
     warnings: list[str] = []
     evidence: dict = {"detected": identity.as_dict(), "declared": declared.slug}
 
-    if _name_key(identity.name) != _name_key(declared.name):
+    if model_name_key(identity.name) != model_name_key(declared.name):
         problems.append(f"reports itself as {identity.name!r}, declared as {declared.full_name!r}")
     if identity.pci_device_id not in declared.pci_device_ids or identity.pci_vendor_id != declared.pci_vendor_id:
         owners = [r.full_name for r in catalog_references().values()

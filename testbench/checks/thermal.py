@@ -75,25 +75,23 @@ def thermal_check(ctx: CheckContext, *, duration_s: float = 300.0, sample_interv
 
     fails: list[str] = []
     warns: list[str] = []
+
+    def limit(value, warn_at: float, fail_at: float, text: str, fail_note: str = "") -> None:
+        if value is not None and value >= fail_at:
+            fails.append(text.format(value) + fail_note)
+        elif value is not None and value >= warn_at:
+            warns.append(text.format(value))
+
     gpu = series("gpu_temp_c")
     peak = max(gpu) if gpu else None
-    if peak is not None and peak >= GPU_TEMP_FAIL_C:
-        fails.append(f"GPU reached {peak:.0f} °C")
-    elif peak is not None and peak >= GPU_TEMP_WARN_C:
-        warns.append(f"GPU reached {peak:.0f} °C")
+    limit(peak, GPU_TEMP_WARN_C, GPU_TEMP_FAIL_C, "GPU reached {:.0f} °C")
     deltas = [h - g for h, g in zip(columns["hotspot_temp_c"], columns["gpu_temp_c"], strict=True)
               if h is not None and g is not None]
     delta = max(deltas) if deltas else None
-    if delta is not None and delta >= HOTSPOT_DELTA_FAIL_C:
-        fails.append(f"hotspot {delta:.0f} °C above the core (repaste / pads)")
-    elif delta is not None and delta >= HOTSPOT_DELTA_WARN_C:
-        warns.append(f"hotspot {delta:.0f} °C above the core")
+    limit(delta, HOTSPOT_DELTA_WARN_C, HOTSPOT_DELTA_FAIL_C, "hotspot {:.0f} °C above the core", " (repaste / pads)")
     memory = series("memory_temp_c")
     memory_peak = max(memory) if memory else None
-    if memory_peak is not None and memory_peak >= MEMORY_TEMP_FAIL_C:
-        fails.append(f"memory junction reached {memory_peak:.0f} °C")
-    elif memory_peak is not None and memory_peak >= MEMORY_TEMP_WARN_C:
-        warns.append(f"memory junction reached {memory_peak:.0f} °C")
+    limit(memory_peak, MEMORY_TEMP_WARN_C, MEMORY_TEMP_FAIL_C, "memory junction reached {:.0f} °C")
     throttle = 0
     for i in loaded:  # reasons while busy: "idle" at the first sample is not news
         throttle |= columns["throttle_reasons"][i] or 0
