@@ -16,6 +16,7 @@ PLANS: dict[str, dict] = {
                  "retention_s": 10.0, "modulo_offsets": 0},
         "compute": {"size": 8192, "iterations": 20, "cycle_s": 15.0},
         "performance": {"copy_mib": 1024, "gemm_size": 8192, "repeats": 5},
+        "pcie": {"transfer_mib": 256, "repeats": 5},
         "thermal": {"duration_s": 90.0, "sample_interval_s": 1.0, "load_size": 8192, "require_plateau": False},
         "health": {"load_s": 10.0, "load_size": 4096},
     },
@@ -25,6 +26,7 @@ PLANS: dict[str, dict] = {
         "vram": {"coverage": 0.95, "retention_s": 60.0, "modulo_offsets": 20},
         "compute": {"size": 8192, "iterations": 200, "cycle_s": 120.0},
         "performance": {"copy_mib": 2048, "gemm_size": 8192, "repeats": 10},
+        "pcie": {"transfer_mib": 512, "repeats": 10},
         "thermal": {"duration_s": 600.0, "sample_interval_s": 1.0, "load_size": 8192},
         "health": {"load_s": 30.0, "load_size": 4096},
     },
@@ -34,6 +36,7 @@ PLANS: dict[str, dict] = {
         "vram": {"coverage": 0.95, "retention_s": 300.0, "modulo_offsets": 20},
         "compute": {"size": 8192, "iterations": 2000, "cycle_s": 900.0},
         "performance": {"copy_mib": 2048, "gemm_size": 8192, "repeats": 20},
+        "pcie": {"transfer_mib": 512, "repeats": 20},
         "thermal": {"duration_s": 5400.0, "sample_interval_s": 1.0, "load_size": 8192},
         "health": {"load_s": 60.0, "load_size": 4096},
     },
@@ -45,7 +48,9 @@ SIM_TIME_FACTOR = 120.0
 SIM_SIZES = {
     "vram": {"chunk_mib": 2, "slice_mib": 2},
     "compute": {"size": 192, "iterations": 4},
-    "performance": {"copy_mib": 2, "gemm_size": 384, "repeats": 3},
+    # Timed on the simulated card's clock (a model), so one run of each kernel is a steady measurement.
+    "performance": {"copy_mib": 2, "gemm_size": 256, "repeats": 3, "min_timed_s": 0.0},
+    "pcie": {"transfer_mib": 2, "repeats": 3},
     "thermal": {"load_size": 128},
     "health": {"load_size": 128},
 }

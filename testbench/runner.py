@@ -23,12 +23,13 @@ def _checks() -> dict[str, Callable]:
     from .checks.compute import compute_check
     from .checks.health import health_check
     from .checks.identity import identity_check
+    from .checks.pcie import pcie_check
     from .checks.performance import performance_check
     from .checks.thermal import thermal_check
     from .checks.vram import vram_check
 
     return {"identity": identity_check, "vram": vram_check, "compute": compute_check,
-            "performance": performance_check, "thermal": thermal_check, "health": health_check}
+            "performance": performance_check, "pcie": pcie_check, "thermal": thermal_check, "health": health_check}
 
 
 @dataclass
@@ -49,8 +50,7 @@ class CardReport:
 
 
 def run_plan(device: GpuDevice, *, declared: ModelReference, plan: dict[str, dict],
-             progress=None, cancelled=None, expected: dict | None = None, fleet: dict | None = None,
-             fleet_cards: int = 0) -> CardReport:
+             progress=None, cancelled=None, fleet: dict | None = None, fleet_cards: int = 0) -> CardReport:
     """Every check of `plan` on `device`, in order. A lost device ends the run (the remaining checks are errors);
     the verdict is the worst status of any check."""
     checks = _checks()
@@ -65,10 +65,10 @@ def run_plan(device: GpuDevice, *, declared: ModelReference, plan: dict[str, dic
             results.append(CheckResult(name, CheckStatus.ERROR, f"not run: device lost ({lost})"))
             continue
         params = dict(params)
-        if name == "identity":
+        if name in ("identity", "pcie"):
             params["declared"] = declared
         elif name == "performance":
-            params.update(reference=declared, expected=expected, fleet=fleet, fleet_cards=fleet_cards)
+            params.update(reference=declared, fleet=fleet, fleet_cards=fleet_cards)
         elif name == "health":
             params.update(baseline=baseline, declared=declared)
         if baseline is None:
@@ -86,28 +86,6 @@ def run_plan(device: GpuDevice, *, declared: ModelReference, plan: dict[str, dic
     verdict = CheckStatus.worst(r.status for r in results)
     return CardReport(label=device.label, declared=declared.slug, verdict=verdict, checks=results,
                       identity=identity, duration_s=time.monotonic() - started)
-
-
-_calibrations: dict[tuple, dict] = {}
-
-
-def simulated_expectations(slug: str, performance_params: dict) -> dict:
-    """What a healthy simulated card of this model measures here, once per process: the 'expected' of the
-    performance check on a simulated bench (a CPU is no RTX 3080, so the datasheet cannot be the basis)."""
-    from .checks.performance import measure
-    from .hardware.simulated import SimulatedDevice
-
-    params = {k: v for k, v in performance_params.items() if k in ("copy_mib", "gemm_size", "repeats", "dtypes")}
-    key = (slug, tuple(sorted((k, str(v)) for k, v in params.items())))
-    if key not in _calibrations:
-        device = SimulatedDevice(slug=slug, memory_bytes=max(64 * 2**20, 4 * params.get("copy_mib", 2) * 2**20))
-        identity = device.identity()
-        from .checks.compute import supported_dtypes
-
-        params.setdefault("dtypes", supported_dtypes(identity.compute_capability, ("fp32", "fp16", "bf16")))
-        params = {"copy_mib": 2, "gemm_size": 192, "repeats": 3, **params}
-        _calibrations[key] = measure(device, **params)
-    return _calibrations[key]
 
 
 def reference_for_device(device: GpuDevice) -> ModelReference:
@@ -157,8 +135,7 @@ def main(argv=None) -> int:
                             "identity": {}, "duration_s": 0, "checks": [], "error": str(exc)})
             continue
         plan = plan_for(args.plan, simulated=simulated)
-        expected = simulated_expectations(reference.slug, plan.get("performance", {})) if simulated else None
-        report = run_plan(device, declared=reference, plan=plan, expected=expected,
+        report = run_plan(device, declared=reference, plan=plan,
                           progress=lambda check, fraction, phase, label=device.label: print(
                               f"\r{label} {check:<12} {fraction:5.0%} {phase[:40]:<40}", end="", file=sys.stderr))
         print(file=sys.stderr)

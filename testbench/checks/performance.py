@@ -4,11 +4,10 @@ to the fleet's median (a baseline the datasheet figures are not).
 
 Datasheet figures are peaks no program reaches; `EFFICIENCY` is the share a healthy card reaches with plain torch,
 so that "expected" means what a good card of this model shows. With a fleet median, the verdict uses it instead.
+Work is timed on the device's own clock (CUDA events), so that host-side overhead does not count.
 """
 
 from __future__ import annotations
-
-import time
 
 import torch
 
@@ -24,28 +23,23 @@ WARN_RATIO = 0.75
 FLEET_MIN_CARDS = 5
 
 
-MIN_TIMED_S = 0.01  # each timed run repeats the work until it lasts this long, so timer noise does not count
+MIN_TIMED_S = 0.01  # each timed run repeats the work until it lasts this long on the device, above timer noise
 
 
-def _best_rate(work, amount: float, repeats: int, device) -> float:
-    """The best of `repeats` timed runs of `work` (amount per call / seconds): peak sustained, not noise."""
-    started = time.perf_counter()
-    work()
-    device.synchronize()
-    inner = max(1, int(MIN_TIMED_S / max(time.perf_counter() - started, 1e-6)))
+def _best_rate(work, amount: float, repeats: int, device, min_timed_s: float) -> float:
+    """The best of `repeats` timed runs of `work` (amount per call ÷ device seconds): peak sustained, not noise."""
+    first = device.timed(work)
+    inner = max(1, int(min_timed_s / max(first, 1e-9)))
     best = 0.0
     for _ in range(repeats):
-        started = time.perf_counter()
-        for _ in range(inner):
-            work()
-        device.synchronize()
-        elapsed = time.perf_counter() - started
+        elapsed = device.timed(lambda: [work() for _ in range(inner)])
         if elapsed > 0:
             best = max(best, amount * inner / elapsed)
     return best
 
 
-def measure(device, *, copy_mib: int, gemm_size: int, dtypes, repeats: int, report=lambda f, p: None) -> dict:
+def measure(device, *, copy_mib: int, gemm_size: int, dtypes, repeats: int, min_timed_s: float = MIN_TIMED_S,
+            report=lambda f, p: None) -> dict:
     """Measured memory bandwidth (GB/s, read + write) and TFLOP/s per dtype."""
     words = copy_mib * 2**20 // 4
     try:
@@ -54,10 +48,8 @@ def measure(device, *, copy_mib: int, gemm_size: int, dtypes, repeats: int, repo
         raise CheckCannotStart(f"cannot allocate 2 × {copy_mib} MiB for the copy: {exc}") from None
     try:
         source.tensor.fill_(1)
-        target.tensor.copy_(source.tensor)  # warm-up
-        device.synchronize(target)
-        results = {"memory_bandwidth_gbs": _best_rate(lambda: target.tensor.copy_(source.tensor),
-                                                      2 * words * 4 / 1e9, repeats, device)}
+        results = {"memory_bandwidth_gbs": _best_rate(lambda: device.copy(target.tensor, source.tensor),
+                                                      2 * words * 4 / 1e9, repeats, device, min_timed_s)}
     finally:
         device.free(source)
         device.free(target)
@@ -66,30 +58,28 @@ def measure(device, *, copy_mib: int, gemm_size: int, dtypes, repeats: int, repo
         generator = torch.Generator(device=device.torch_device).manual_seed(index)
         a = torch.rand(gemm_size, gemm_size, generator=generator, device=device.torch_device).to(DTYPES[name])
         b = torch.rand(gemm_size, gemm_size, generator=generator, device=device.torch_device).to(DTYPES[name])
-        device.matmul(a, b)  # warm-up
         results[f"{name}_tflops"] = _best_rate(lambda a=a, b=b: device.matmul(a, b), 2 * gemm_size**3 / 1e12,
-                                               repeats, device)
+                                               repeats, device, min_timed_s)
         report(0.3 + 0.7 * (index + 1) / len(dtypes), f"{name} GEMM")
     return results
 
 
-def performance_check(ctx: CheckContext, *, reference: ModelReference, expected: dict | None = None,
-                      fleet: dict | None = None, fleet_cards: int = 0, copy_mib: int = 1024,
-                      gemm_size: int = 8192, repeats: int = 5, dtypes=("fp32", "fp16", "bf16")) -> CheckResult:
-    """`expected` overrides datasheet × EFFICIENCY (a simulated bench calibrates it on its own CPU);
-    `fleet` holds the median of each metric over `fleet_cards` cards of this model tested before."""
+def performance_check(ctx: CheckContext, *, reference: ModelReference, fleet: dict | None = None,
+                      fleet_cards: int = 0, copy_mib: int = 1024, gemm_size: int = 8192, repeats: int = 5,
+                      dtypes=("fp32", "fp16", "bf16"), min_timed_s: float = MIN_TIMED_S) -> CheckResult:
+    """`fleet` holds the median of each metric over `fleet_cards` cards of this model tested before; from
+    FLEET_MIN_CARDS cards on it is the basis of the verdict instead of the datasheet."""
     device = ctx.device
     chosen = supported_dtypes(device.identity().compute_capability, dtypes)
     measured = measure(device, copy_mib=copy_mib, gemm_size=gemm_size, dtypes=chosen, repeats=repeats,
-                       report=lambda f, p: ctx.report(f, p))
+                       min_timed_s=min_timed_s, report=lambda f, p: ctx.report(f, p))
     use_fleet = bool(fleet) and fleet_cards >= FLEET_MIN_CARDS
-    metrics: dict = {"basis": "fleet median" if use_fleet else ("calibrated" if expected else "datasheet"),
-                     "fleet_cards": fleet_cards}
+    metrics: dict = {"basis": "fleet median" if use_fleet else "datasheet", "fleet_cards": fleet_cards}
     low: list[str] = []
     worst = 1.0
     for key, value in measured.items():
         datasheet = getattr(reference, key, None)
-        target = (fleet or {}).get(key) if use_fleet else (expected or {}).get(key)
+        target = (fleet or {}).get(key) if use_fleet else None
         if target is None and datasheet:
             target = datasheet * EFFICIENCY[key]
         metrics[key] = round(value, 4)

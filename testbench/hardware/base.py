@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +127,18 @@ THROTTLE_NAMES = {
 CRITICAL_THROTTLE = THROTTLE_HW_SLOWDOWN | THROTTLE_HW_THERMAL | THROTTLE_SW_THERMAL | THROTTLE_HW_POWER_BRAKE
 
 
+# Usable PCIe throughput per lane and direction in GB/s, after line encoding (8b/10b up to gen 2, 128b/130b from
+# gen 3, FLIT from gen 6), before packet overhead.
+PCIE_LANE_GBS = {1: 0.25, 2: 0.5, 3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563}
+
+
+def pcie_link_gbs(generation, width) -> float | None:
+    """What a link of this generation and width carries per direction (GB/s); None if either is unknown."""
+    if not (supported(generation) and supported(width)) or generation not in PCIE_LANE_GBS:
+        return None
+    return PCIE_LANE_GBS[generation] * width
+
+
 def throttle_names(mask) -> list[str]:
     if not supported(mask):
         return []
@@ -178,6 +191,24 @@ class GpuDevice(abc.ABC):
     @abc.abstractmethod
     def matmul(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """a @ b on the device, as its hardware computes it. Raises DeviceLost."""
+
+    @abc.abstractmethod
+    def copy(self, target: torch.Tensor, source: torch.Tensor) -> None:
+        """A device-to-device copy (target ← source) through the card's memory system. Raises DeviceLost."""
+
+    @abc.abstractmethod
+    def timed(self, work: Callable[[], object]) -> float:
+        """Run `work` (operations on this device) and return how long the device was busy with it, on the
+        device's own clock (CUDA events on a GPU), so that host-side overhead and other processes do not count."""
+
+    @abc.abstractmethod
+    def host_words(self, count: int) -> torch.Tensor:
+        """`count` 32-bit words of page-locked (pinned) host memory: what a DMA transfer over PCIe reads or writes."""
+
+    @abc.abstractmethod
+    def transfer(self, target: torch.Tensor, source: torch.Tensor) -> float:
+        """Copy host memory to device memory or back over the PCIe link; return how long the copy took on the
+        device's own clock (seconds), so that host-side scheduling does not count. Raises DeviceLost."""
 
     def reset_power_limit(self) -> bool:
         """Put the power limit back to its default if the bench may; True if it did. Default: not allowed."""

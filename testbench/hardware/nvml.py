@@ -214,6 +214,32 @@ class NvmlDevice(GpuDevice):
 
         return self._cuda(lambda: torch.matmul(a, b))
 
+    def copy(self, target, source) -> None:
+        self._cuda(lambda: target.copy_(source))
+
+    def timed(self, work: Callable[[], object]) -> float:
+        import torch
+
+        def run() -> float:
+            with torch.cuda.device(self.cuda_index):
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                work()
+                end.record()
+                end.synchronize()
+                return start.elapsed_time(end) / 1000.0
+
+        return self._cuda(run)
+
+    def host_words(self, count: int):
+        import torch
+
+        return self._cuda(lambda: torch.empty(count, dtype=torch.int32, pin_memory=True))
+
+    def transfer(self, target, source) -> float:
+
+        return self.timed(lambda: target.copy_(source, non_blocking=True))
+
 
 def cuda_indexes_by_uuid() -> dict[str, int]:
     """NVML-style UUID ('GPU-…') → CUDA device index, for the devices this process can see."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import random
 import threading
 import time
 import uuid
@@ -27,6 +28,7 @@ from .base import (
     DeviceLost,
     GpuDevice,
     TelemetrySample,
+    pcie_link_gbs,
 )
 from .faults import FaultPlan
 
@@ -39,6 +41,13 @@ NOMINAL_SM_CLOCK_MHZ = 1800
 NOMINAL_MEM_CLOCK_MHZ = 9500
 QUEUE_GAP_S = 0.005  # host-side gaps shorter than this (wall clock) count as busy
 THERMAL_STEP_S = 1.0  # integration step of the thermal model, simulated seconds
+# The device clock: the time operations take on a simulated card is the model's, not the host CPU's (a CPU is no
+# RTX 3080, and its timing on a shared machine is noise). The data path stays real: every byte is really copied and
+# every GEMM really computed. A healthy card reaches these shares of its datasheet peaks with plain torch.
+SIM_EFFICIENCY = {"memory": 0.87, "fp32": 0.83, "fp16": 0.74, "bf16": 0.74}
+_DTYPE_KEYS = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
+DMA_EFFICIENCY = 0.82  # share of the raw link rate a pinned DMA copy reaches (packet headers, flow control)
+DMA_LATENCY_S = 8e-6  # setup cost of one transfer
 
 
 def board_spec(slug: str) -> ModelReference:
@@ -76,6 +85,8 @@ class SimulatedDevice(GpuDevice):
         self._throttle_seen = 0
         self._weak_state: dict[int, tuple[int, float]] = {}  # address -> (word value last written, since)
         self._sdc_generator = torch.Generator().manual_seed(seed * 7919 + 17)
+        self._timing_jitter = random.Random(seed * 31 + 5)
+        self._device_clock_s = 0.0  # simulated seconds of device work done so far (see SIM_EFFICIENCY)
 
     # --- time and load -------------------------------------------------------------------------------
     def _now(self) -> float:
@@ -289,10 +300,25 @@ class SimulatedDevice(GpuDevice):
                 words[index] = value & ~_bit_mask(cell.bit)  # the charge has leaked away
                 self._weak_state[cell.address] = (int(words[index]), now)
 
+    def _jitter(self) -> float:
+        return self._timing_jitter.uniform(0.97, 1.03)
+
+    def _gemm_seconds(self, a: torch.Tensor, b: torch.Tensor) -> float:
+        """What this GEMM takes on the modelled card: datasheet rate × efficiency × the clock it holds now."""
+        key = _DTYPE_KEYS.get(a.dtype, "fp32")
+        peak = getattr(self.spec, f"{key}_tflops", None) or self.spec.fp32_tflops
+        if a.dtype == torch.float64:
+            peak = self.spec.fp32_tflops / 32  # consumer chips run FP64 at 1/32 or 1/64 of FP32
+        throttle = self._advance()[3]
+        clock = self._clock_factor(throttle) * (0.9 if throttle & THROTTLE_SW_POWER_CAP else 1.0)
+        flops = 2 * a.shape[-2] * a.shape[-1] * b.shape[-1]
+        return flops / (peak * 1e12 * SIM_EFFICIENCY.get(key, SIM_EFFICIENCY["fp32"]) * clock * self._jitter())
+
     def matmul(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         wall_start = time.monotonic()
         with self._lock:
             self._operation()
+            self._device_clock_s += self._gemm_seconds(a, b)
         result = torch.matmul(a, b)
         if self.faults.clock_cap_factor < 1.0:
             # A clock-capped card does the same work more slowly.
@@ -306,6 +332,40 @@ class SimulatedDevice(GpuDevice):
         with self._lock:
             self._mark_busy(wall_start, time.monotonic())
         return result
+
+    def copy(self, target: torch.Tensor, source: torch.Tensor) -> None:
+        wall_start = time.monotonic()
+        with self._lock:
+            self._operation()
+        target.copy_(source)
+        moved = 2 * target.numel() * target.element_size()  # read and write
+        with self._lock:
+            self._device_clock_s += moved / (self.spec.memory_bandwidth_gbs * 1e9 * SIM_EFFICIENCY["memory"]
+                                             * self._jitter())
+            self._mark_busy(wall_start, time.monotonic())
+
+    def timed(self, work) -> float:
+        before = self._device_clock_s
+        work()
+        return self._device_clock_s - before
+
+    def host_words(self, count: int) -> torch.Tensor:
+        return torch.empty(count, dtype=torch.int32)
+
+    def transfer(self, target: torch.Tensor, source: torch.Tensor) -> float:
+        """The bytes really move (host memory to the simulated VRAM's tensor, or back); the time is the link
+        model's: what a DMA copy takes over the link this card trained at, with a little seeded jitter."""
+        wall_start = time.monotonic()
+        with self._lock:
+            self._operation()
+        target.copy_(source)
+        gen, width = self.faults.pcie_link or (self.spec.pcie_gen, self.spec.pcie_lanes)
+        with self._lock:
+            seconds = DMA_LATENCY_S + target.numel() * target.element_size() / (
+                pcie_link_gbs(gen, width) * 1e9 * DMA_EFFICIENCY * self._jitter())
+            self._device_clock_s += seconds
+            self._mark_busy(wall_start, time.monotonic())
+        return seconds
 
     def reset_power_limit(self) -> bool:
         self.faults.power_limit_factor = 1.0

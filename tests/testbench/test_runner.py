@@ -9,7 +9,7 @@ from testbench.checks.base import CheckStatus
 from testbench.hardware.faults import PROFILES
 from testbench.plans import PLANS, SIM_TIME_FACTOR, plan_for
 from testbench.reference import catalog_references
-from testbench.runner import main, run_plan, simulated_expectations
+from testbench.runner import main, run_plan
 
 pytestmark = pytest.mark.database_independent
 
@@ -41,9 +41,7 @@ def one_thread():
 
 def run_card(make_device, profile, seed=0):
     device = make_device(profile, seed=seed, memory_bytes=32 * 2**20, time_scale=SIM_TIME_FACTOR)
-    plan = plan_for("quick", simulated=True)
-    return run_plan(device, declared=RTX_3080, plan=plan,
-                    expected=simulated_expectations("geforce-rtx-3080", plan["performance"]))
+    return run_plan(device, declared=RTX_3080, plan=plan_for("quick", simulated=True))
 
 
 def test_every_profile_has_a_check_that_catches_it():
