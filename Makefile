@@ -10,6 +10,8 @@ PIP := $(BIN)/pip -qq --disable-pip-version-check
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/refurb
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo batch `make run` tests where this host has no NVIDIA GPU: eight simulated cards, faults dealt in turn.
+DEMO_FAULTS ?= healthy,vram_stuck_bit,thermal_runaway,healthy,pcie_degraded,compute_sdc,mining_vbios,healthy
 
 .PHONY: install run test test-sqlite test-postgres lint clean
 
@@ -26,6 +28,8 @@ run: install
 	$(BIN)/python manage.py migrate --no-input -v0
 	$(BIN)/python manage.py load_catalog
 	$(BIN)/python manage.py demo_setup
+	@# Exit status 1 means some cards failed their tests, as the demo's faulty cards must; anything else stops here.
+	$(BIN)/python manage.py bench run --or-simulate 8 --faults $(DEMO_FAULTS) || [ $$? -eq 1 ]
 	@echo "\nrefurb is serving on http://$(HOST):$(PORT)/  (admin: /admin/, API: /api/, API docs: /api/docs/)"
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

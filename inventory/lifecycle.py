@@ -9,7 +9,8 @@ from .choices import UnitState as S
 from .errors import IllegalTransition
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.RECEIVED: frozenset({S.INSPECTED, S.ON_HOLD, S.SCRAPPED}),
+    # received -> queued: test first, inspect later (a card seated straight from the rig, or taken in by the bench).
+    S.RECEIVED: frozenset({S.INSPECTED, S.QUEUED, S.ON_HOLD, S.SCRAPPED}),
     S.INSPECTED: frozenset({S.QUEUED, S.REPAIR, S.ON_HOLD, S.SCRAPPED}),
     S.QUEUED: frozenset({S.TESTING, S.INSPECTED, S.ON_HOLD}),
     # testing -> queued: a run was cancelled or interrupted and the card goes back in line.

@@ -25,6 +25,8 @@ class Bench(models.Model):
 class TestRun(models.Model):
     """One plan run on one card."""
 
+    __test__ = False  # not a pytest test class, whatever its name says
+
     unit = models.ForeignKey("inventory.Unit", on_delete=models.PROTECT, related_name="test_runs")
     bench = models.ForeignKey(Bench, on_delete=models.PROTECT, related_name="runs", null=True, blank=True)
     device_index = models.PositiveSmallIntegerField(default=0)

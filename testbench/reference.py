@@ -65,3 +65,18 @@ def reference_from_model(gpu_model) -> ModelReference:
               "fp32_tflops", "fp16_tflops", "bf16_tflops", "tdp_w", "pcie_gen", "pcie_lanes", "compute_capability",
               "memory_type", "stock_vbios_versions")
     return _from_values({f: getattr(gpu_model, f) for f in fields})
+
+
+# PCI subsystem vendor ids of the board makers mining cards come from (the board vendor NVML does not name).
+BOARD_VENDORS = {
+    "10de": "NVIDIA", "1002": "AMD", "1043": "ASUS", "1458": "Gigabyte", "1462": "MSI", "3842": "EVGA",
+    "19da": "Zotac", "1569": "Palit", "10b0": "Gainward", "196e": "PNY", "1682": "XFX", "174b": "Sapphire",
+    "148c": "PowerColor", "1849": "ASRock", "7377": "Colorful", "1b4c": "KFA2", "1da2": "Sapphire",
+    "1787": "HIS", "1028": "Dell", "103c": "HP", "17aa": "Lenovo", "1acc": "Point of View", "1642": "Bitland",
+}
+
+
+def board_vendor_for(pci_subsystem_id: str) -> str:
+    """The board maker from a PCI subsystem id ('sssvvvv': subsystem device, then subsystem vendor)."""
+    vendor = (pci_subsystem_id or "")[-4:].lower()
+    return BOARD_VENDORS.get(vendor, f"unknown (subsystem vendor {vendor or '?'})")

@@ -12,7 +12,7 @@ from inventory.choices import UnitState
 from inventory.models import Unit
 from inventory.services import unit_transition
 
-from .choices import RunState, Verdict
+from .choices import ACTIVE_RUN_STATES, RunState, Verdict
 from .models import Bench, CheckResultRecord, RunTelemetry, TestRun
 
 
@@ -89,3 +89,26 @@ def run_finish(*, run: TestRun, report) -> TestRun:
                      "checks": {r.name: str(r.status) for r in report.checks}},
         )
     return run
+
+
+def run_cancel(*, run: TestRun, reason: str, to_state: str = UnitState.QUEUED, actor=None) -> TestRun:
+    """Stop a queued or running run: it ends `cancelled` and its card leaves testing for `to_state` (back in the
+    queue, or on hold), with an event that says why."""
+    with transaction.atomic():
+        run = TestRun.objects.select_for_update().get(pk=run.pk)
+        if run.state not in ACTIVE_RUN_STATES:
+            raise ValueError(f"run {run.pk} is {run.state}; only a queued or running run can be cancelled")
+        run.state = RunState.CANCELLED
+        run.finished_at = timezone.now()
+        run.progress = {**run.progress, "phase": "cancelled"}
+        run.save(update_fields=["state", "finished_at", "progress"])
+        unit = Unit.objects.select_for_update().get(pk=run.unit_id)
+        if unit.state in (UnitState.TESTING, UnitState.QUEUED) and unit.state != to_state:
+            unit_transition(unit=unit, to_state=to_state, actor=actor, actor_label="" if actor else "bench",
+                            reason=f"test run {run.pk} cancelled: {reason}", payload={"run": run.pk})
+    return run
+
+
+def run_progress_save(*, run: TestRun, progress: dict) -> None:
+    """Record how far a running run has got (for the API and the admin); a no-op once the run has ended."""
+    TestRun.objects.filter(pk=run.pk, state=RunState.RUNNING).update(progress=_json_safe(progress))

@@ -46,6 +46,7 @@ THERMAL_STEP_S = 1.0  # integration step of the thermal model, simulated seconds
 # every GEMM really computed. A healthy card reaches these shares of its datasheet peaks with plain torch.
 SIM_EFFICIENCY = {"memory": 0.87, "fp32": 0.83, "fp16": 0.74, "bf16": 0.74}
 _DTYPE_KEYS = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
+SIM_BOARD_VENDORS = ("1462", "3842", "1458", "1043", "19da", "1569")  # MSI, EVGA, Gigabyte, ASUS, Zotac, Palit
 DMA_EFFICIENCY = 0.82  # share of the raw link rate a pinned DMA copy reaches (packet headers, flow control)
 DMA_LATENCY_S = 8e-6  # setup cost of one transfer
 
@@ -199,7 +200,7 @@ class SimulatedDevice(GpuDevice):
             name=spec.full_name, uuid=self.uuid, serial=self.serial, board_part_number=NOT_SUPPORTED,
             vbios_version=self.faults.vbios_version or "94.02.26.08.1C",
             pci_vendor_id=spec.pci_vendor_id, pci_device_id=pci_device_id,
-            pci_subsystem_id=f"{(0x1000 + self.index) & 0xFFFF:04x}{spec.pci_vendor_id}",
+            pci_subsystem_id=f"{(0x1000 + self.index) & 0xFFFF:04x}{SIM_BOARD_VENDORS[self.index % 6]}",
             bus_id=f"00000000:{self.index + 1:02x}:00.0", vram_total_bytes=vram,
             compute_capability=spec.compute_capability or "0.0", driver_version="simulated",
             # As NVML reports it: the most this card can do in this slot, so a riser's x1 shows here too.

@@ -99,8 +99,8 @@ def test_illegal_transition_answers_409_with_allowed_targets(unit, admin_user, c
     response = client_for(admin_user).post(f"/api/units/{unit.pk}/transition/", {"to": "sold"}, format="json")
     assert response.status_code == 409
     assert response.json() == {
-        "detail": "cannot move a unit from 'received' to 'sold'; allowed: inspected, on_hold, scrapped",
-        "from": "received", "to": "sold", "allowed": ["inspected", "on_hold", "scrapped"]}
+        "detail": "cannot move a unit from 'received' to 'sold'; allowed: inspected, queued, on_hold, scrapped",
+        "from": "received", "to": "sold", "allowed": ["inspected", "queued", "on_hold", "scrapped"]}
 
 
 @pytest.mark.django_db

@@ -35,8 +35,8 @@ def test_every_state_is_reachable_from_received_and_only_scrapped_is_terminal():
 def test_illegal_transition_lists_the_allowed_targets():
     with pytest.raises(IllegalTransition) as info:
         assert_transition_allowed(UnitState.RECEIVED, UnitState.SOLD)
-    assert info.value.allowed == ["inspected", "on_hold", "scrapped"]
-    assert "allowed: inspected, on_hold, scrapped" in str(info.value)
+    assert info.value.allowed == ["inspected", "queued", "on_hold", "scrapped"]
+    assert "allowed: inspected, queued, on_hold, scrapped" in str(info.value)
     assert allowed_targets(UnitState.SCRAPPED) == []
 
 

@@ -106,8 +106,9 @@ def test_a_run_cannot_start_twice_nor_a_card_be_started_by_two_runs(inspected_un
 
 
 @pytest.mark.django_db
-def test_a_card_not_yet_inspected_cannot_be_queued(make_units, bench):
+def test_a_scrapped_card_cannot_be_queued(make_units, bench):
     unit = make_units(1)[0]
-    with pytest.raises(IllegalTransition, match="cannot move a unit from 'received' to 'queued'"):
+    unit_transition(unit=unit, to_state=UnitState.SCRAPPED, actor_label="test", reason="cracked PCB")
+    with pytest.raises(IllegalTransition, match="cannot move a unit from 'scrapped' to 'queued'"):
         run_create(unit=unit, plan="quick", bench=bench)
     assert not unit.test_runs.exists()

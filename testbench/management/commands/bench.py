@@ -1,0 +1,194 @@
+"""python manage.py bench run [--simulate N | --or-simulate N] [--faults P,…] [--plan quick] [--json]
+
+Tests every card on this bench host at once, one worker process per card, with a live progress bar per card and a
+results table at the end. Exit status: 0 when every card passed (warnings included), 1 when any card failed or
+errored, 2 for a usage error, 130 when cancelled with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json as json_module
+import shutil
+import socket
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from testbench.batch import BenchRefused, CardOutcome, bench_run_batch
+from testbench.hardware.discovery import SIMULATED_MODELS, nvml_specs, simulated_specs
+from testbench.hardware.faults import PROFILES
+from testbench.plans import PLANS, SIM_TIME_FACTOR
+from testbench.reference import catalog_references
+
+MAX_SIMULATED = 64
+VERDICT_STYLE = {"pass": "SUCCESS", "warn": "WARNING", "fail": "ERROR", "error": "ERROR", "cancelled": "NOTICE"}
+
+
+def usage(message: str) -> CommandError:
+    return CommandError(message, returncode=2)
+
+
+def parse_faults(text: str) -> list[tuple[str, ...]]:
+    """'healthy,vram_stuck_bit,thermal_runaway+fan_failed' → one fault set per card, dealt out in turn."""
+    sets = [tuple(p.strip() for p in item.split("+") if p.strip()) for item in text.split(",") if item.strip()]
+    unknown = sorted({p for s in sets for p in s if p not in PROFILES})
+    if unknown:
+        raise usage(f"unknown fault profile(s): {', '.join(unknown)}; known: {', '.join(PROFILES)}")
+    return sets
+
+
+class ProgressDisplay:
+    """A progress bar per card on a terminal; on anything else (CI logs, a pipe), a line per check and verdict."""
+
+    def __init__(self, stream, style, *, count: int):
+        self.stream = stream
+        self.style = style
+        self.bars: dict[int, object] = {}
+        self.tty = stream.isatty()
+        self.last_check: dict[int, str] = {}
+        size = shutil.get_terminal_size((120, 40))  # a terminal that reports no size gets the fallback
+        self.columns = max(80, min(160, size.columns))
+        self.rows = max(size.lines, count + 2)  # tqdm hides bars below the screen's last row
+        self.count = count
+
+    def _title(self, outcome: CardOutcome) -> str:
+        tag = outcome.unit.asset_tag if outcome.unit else "—"
+        return f"{outcome.label:<6} {tag:<12} {outcome.model[:22]:<22}"
+
+    def __call__(self, outcome: CardOutcome, event: str) -> None:
+        if self.tty:
+            self._bar(outcome, event)
+        elif event == "ready":
+            intake = ", taken in" if outcome.taken_in else ""
+            self.stream.write(f"{self._title(outcome)} run {outcome.run.pk} queued{intake}\n")
+        elif event == "progress" and self.last_check.get(outcome.key) != outcome.check:
+            self.last_check[outcome.key] = outcome.check
+            self.stream.write(f"{self._title(outcome)} {outcome.fraction:4.0%} {outcome.check}\n")
+        elif event == "finished":
+            error = f": {outcome.error}" if outcome.error else ""
+            self.stream.write(f"{self._title(outcome)} {outcome.verdict}{error}\n")
+        self.stream.flush()
+
+    def _bar(self, outcome: CardOutcome, event: str) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(outcome.key)
+        if bar is None:
+            bar = self.bars[outcome.key] = tqdm(total=1000, desc=self._title(outcome), position=outcome.key,
+                                                file=self.stream, leave=True, ncols=self.columns, nrows=self.rows,
+                                                bar_format="{desc} {percentage:3.0f}%|{bar:24}| {elapsed} {postfix}")
+        bar.n = int(outcome.fraction * 1000)
+        if event == "finished":
+            bar.set_postfix_str(outcome.verdict.upper() + (f" {outcome.error[:60]}" if outcome.error else ""),
+                                refresh=False)
+        else:
+            bar.set_postfix_str(f"{outcome.check} {outcome.phase}"[:48], refresh=False)
+        bar.refresh()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def reasons(outcome: CardOutcome) -> str:
+    if outcome.report is None:
+        return outcome.error or ("cancelled" if outcome.cancelled else "")
+    noted = [c for c in outcome.report.checks if str(c.status) != "pass"]
+    skipped = [c for c in noted if c.summary.startswith("not run:")]
+    text = "; ".join(f"{c.name} {c.status}: {c.summary}" for c in noted if c not in skipped)
+    return text + (f"; {len(skipped)} later checks not run" if skipped else "")
+
+
+class Command(BaseCommand):
+    help = "Test the cards on this bench host (real GPUs, or a simulated batch with injected faults)."
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="run")
+        run = actions.add_parser("run", help="run a test plan on every card on this bench, all at once")
+        source = run.add_mutually_exclusive_group()
+        source.add_argument("--simulate", type=int, metavar="N",
+                            help=f"test N simulated cards (1–{MAX_SIMULATED}) instead of the GPUs")
+        source.add_argument("--or-simulate", type=int, metavar="N",
+                            help="test the GPUs found, or N simulated cards where there are none")
+        run.add_argument("--faults", default="",
+                         help="fault profiles dealt out over the simulated cards in turn, e.g. "
+                              "healthy,vram_stuck_bit,thermal_runaway+fan_failed (known: " + ", ".join(PROFILES) + ")")
+        run.add_argument("--models", default="",
+                         help="catalog models of the simulated cards, in turn (default: "
+                              + ", ".join(SIMULATED_MODELS) + ")")
+        run.add_argument("--seed", type=int, default=0, help="seed of the simulated batch (where its faults sit)")
+        run.add_argument("--plan", default="quick", choices=list(PLANS), help="test plan (default: quick)")
+        run.add_argument("--bench", default="", help="bench host name (default: this host's name)")
+        run.add_argument("--parallel", type=int, help="cards at once (default: every GPU; simulated: CPU cores)")
+        run.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+
+    def handle(self, *args, action: str, **options):
+        if action == "run":
+            return self.run(**options)
+        raise usage(f"unknown action {action!r}")
+
+    def run(self, *, simulate, or_simulate, faults, models, seed, plan, bench, parallel, json: bool, **_):
+        count = simulate if simulate is not None else or_simulate
+        if count is not None and not 1 <= count <= MAX_SIMULATED:
+            raise usage(f"--simulate must be between 1 and {MAX_SIMULATED}, not {count}")
+        if faults and count is None:
+            raise usage("--faults applies to simulated cards: add --simulate N (or --or-simulate N)")
+        if parallel is not None and parallel < 1:
+            raise usage("--parallel must be at least 1")
+        fault_sets = parse_faults(faults) if faults else None
+        model_list = [m.strip() for m in models.split(",") if m.strip()]
+        unknown = [m for m in model_list if m not in catalog_references()]
+        if unknown:
+            raise usage(f"unknown model(s): {', '.join(unknown)}; use catalog slugs such as geforce-rtx-3080")
+
+        specs = [] if simulate is not None else nvml_specs()
+        if not specs and count is None:
+            raise usage("no NVIDIA GPU found on this host (NVML sees none that CUDA can drive); "
+                        "use --simulate N to test simulated cards")
+        if not specs:
+            specs = simulated_specs(count, faults=fault_sets, models=model_list or None, seed=seed,
+                                    time_scale=SIM_TIME_FACTOR)
+        simulated = specs[0].kind == "simulated"
+        host = bench or socket.gethostname().split(".")[0]
+        bench_name = f"{host}-sim" if simulated and not bench else host
+
+        display = ProgressDisplay(sys.stderr, self.style, count=len(specs))
+        kind = "simulated cards" if simulated else "GPUs"
+        sys.stderr.write(f"bench {bench_name}: {plan} plan on {len(specs)} {kind}\n")
+        started = time.monotonic()
+        try:
+            outcomes, completed = bench_run_batch(specs=specs, plan=plan, bench_name=bench_name, notify=display,
+                                                  parallel=parallel)
+        except BenchRefused as exc:
+            raise usage(str(exc)) from None
+        finally:
+            display.close()
+        elapsed = time.monotonic() - started
+
+        if json:
+            self.stdout.write(json_module.dumps([o.as_dict() for o in outcomes], indent=2, default=str))
+        else:
+            self.print_table(outcomes)
+        counts = {v: sum(o.verdict == v for o in outcomes) for v in ("pass", "warn", "fail", "error", "cancelled")}
+        summary = f"{len(outcomes)} cards in {elapsed:.0f} s: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+        sys.stderr.write(summary + "\n")
+        if not completed:
+            raise CommandError("cancelled: unfinished runs are cancelled and their cards back in the queue",
+                               returncode=130)
+        if counts["fail"] or counts["error"] or counts["cancelled"]:
+            raise CommandError(f"{counts['fail'] + counts['error'] + counts['cancelled']} of {len(outcomes)} cards "
+                               "did not pass", returncode=1)
+
+    def print_table(self, outcomes: list[CardOutcome]) -> None:
+        rows = [(o.unit.asset_tag if o.unit else "—", o.model or "—", (o.unit.serial or "MISSING") if o.unit else "—",
+                 o.verdict, reasons(o)) for o in outcomes]
+        headers = ("asset tag", "model", "serial", "verdict", "failing or warning checks")
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers[:4])]
+        self.stdout.write("")
+        self.stdout.write("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)) + "  " + headers[4])
+        for row in rows:
+            style = getattr(self.style, VERDICT_STYLE.get(row[3], "NOTICE"))
+            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
+                     style(row[3].ljust(widths[3]))]
+            self.stdout.write("  ".join(cells) + "  " + row[4])
