@@ -52,10 +52,21 @@ def identity_check(ctx: CheckContext, *, declared: ModelReference, may_reset: bo
         warnings.append(f"power limit {limit:.0f} W of a {default:.0f} W default, left from mining"
                         + ("; reset to default" if reset else "; the bench may not reset it"))
 
+    offsets = device.clock_offsets()
+    set_offsets = {k: v for k, v in offsets.items() if supported(v) and v}
+    if set_offsets:
+        reset = may_reset and device.reset_clock_offsets()
+        evidence["clock_offsets"] = {**{k: v if supported(v) else None for k, v in offsets.items()},
+                                     "reset": bool(reset)}
+        text = ", ".join(f"{k.removesuffix('_mhz')} {v:+d} MHz" for k, v in set_offsets.items())
+        warnings.append(f"clock offsets {text}, left from mining"
+                        + ("; reset to 0" if reset else "; the bench may not reset them"))
+
     metrics = {"name_matches": not any("reports itself" in p for p in problems),
                "pci_id_matches": "pci_id_owners" not in evidence and not any("PCI id" in p for p in problems),
                "vram_gib": round(identity.vram_total_bytes / 2**30, 2),
-               "vbios_version": vbios if supported(vbios) else None}
+               "vbios_version": vbios if supported(vbios) else None,
+               **{f"clock_offset_{k}": v if supported(v) else None for k, v in offsets.items()}}
     if problems:
         summary = "identity mismatch: " + "; ".join(problems)
         return CheckResult("identity", CheckStatus.FAIL, summary, metrics, {**evidence, "problems": problems,

@@ -214,5 +214,14 @@ class GpuDevice(abc.ABC):
         """Put the power limit back to its default if the bench may; True if it did. Default: not allowed."""
         return False
 
+    def clock_offsets(self) -> dict:
+        """The core and memory clock offsets (MHz) set on the card's V/F curve: a miner's overclock or undervolt.
+        NOT_SUPPORTED where the card or driver does not say."""
+        return {"core_mhz": NOT_SUPPORTED, "memory_mhz": NOT_SUPPORTED}
+
+    def reset_clock_offsets(self) -> bool:
+        """Set both offsets back to 0 if the bench may; True if it did. Default: not allowed."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the device holds."""

@@ -43,6 +43,8 @@ class FaultPlan:
     pcie_link: tuple[int, int] | None = None  # (generation, width) the link trained at
     vbios_version: str | None = None  # a non-stock (mining) VBIOS
     power_limit_factor: float = 1.0  # miners undervolt/limit power; left behind in the VBIOS or driver
+    core_offset_mhz: int = 0  # V/F curve offsets a miner set: core down, memory up
+    memory_offset_mhz: int = 0
     clock_cap_factor: float = 1.0  # share of the nominal clock the card can hold
     fake_model_slug: str | None = None  # the board reports another model than the one declared
     fall_off_bus_after_ops: int | None = None  # the device stops answering after this many operations
@@ -86,6 +88,8 @@ def build_fault_plan(profiles: list[str] | tuple[str, ...], *, seed: int, memory
         elif profile == "mining_vbios":
             plan.vbios_version = rng.choice(["94.02.42.C0.0D", "86.04.7A.00.13", "90.04.23.00.5F"])
             plan.power_limit_factor = rng.uniform(0.55, 0.75)
+            plan.core_offset_mhz = -rng.randrange(100, 301, 25)
+            plan.memory_offset_mhz = rng.randrange(800, 1401, 50)
         elif profile == "underperformer":
             plan.clock_cap_factor = rng.uniform(0.45, 0.6)
         elif profile == "fake_model":

@@ -165,6 +165,17 @@ class NvmlDevice(GpuDevice):
             return False
         return self.query(self.nvml.nvmlDeviceSetPowerManagementLimit, default) is not NOT_SUPPORTED
 
+    def clock_offsets(self) -> dict:
+        # Deprecated in favour of nvmlDeviceGetClockOffsets, whose nvidia-ml-py binding drops the return code.
+        return {"core_mhz": self.query(self.nvml.nvmlDeviceGetGpcClkVfOffset),
+                "memory_mhz": self.query(self.nvml.nvmlDeviceGetMemClkVfOffset)}
+
+    def reset_clock_offsets(self) -> bool:
+        # Needs root on Linux; without it NVML answers NO_PERMISSION, which query() turns into NOT_SUPPORTED.
+        core = self.query(self.nvml.nvmlDeviceSetGpcClkVfOffset, 0)
+        memory = self.query(self.nvml.nvmlDeviceSetMemClkVfOffset, 0)
+        return core is not NOT_SUPPORTED and memory is not NOT_SUPPORTED
+
     # --- memory and compute (torch CUDA) --------------------------------------------------------------
     @property
     def torch_device(self):

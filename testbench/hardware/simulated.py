@@ -372,6 +372,15 @@ class SimulatedDevice(GpuDevice):
         self.faults.power_limit_factor = 1.0
         return True
 
+    def clock_offsets(self) -> dict:
+        with self._lock:
+            self._operation()
+        return {"core_mhz": self.faults.core_offset_mhz, "memory_mhz": self.faults.memory_offset_mhz}
+
+    def reset_clock_offsets(self) -> bool:
+        self.faults.core_offset_mhz = self.faults.memory_offset_mhz = 0
+        return True
+
     @property
     def throttle_reasons_seen(self) -> int:
         return self._throttle_seen

@@ -30,6 +30,7 @@ class FakeBoard:
     lost: bool = False
     old_driver: bool = False  # before R535: no "clocks event reasons" call
     power_fault: bool = False  # a missing PCIe power cable
+    offsets: tuple[int, int] | None = (0, 0)  # core, memory MHz; None: a driver before R470 (no such call)
     unsupported: set[str] = field(default_factory=set)
 
     def lose(self) -> None:
@@ -165,6 +166,24 @@ class FakeNvml:
 
     def nvmlDeviceSetPowerManagementLimit(self, h, limit):
         self._board(h, "set_power")
+        raise pynvml.NVMLError(pynvml.NVML_ERROR_NO_PERMISSION)
+
+    def nvmlDeviceGetGpcClkVfOffset(self, h):
+        if self._board(h, "offsets").offsets is None:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_FUNCTION_NOT_FOUND)
+        return h.offsets[0]
+
+    def nvmlDeviceGetMemClkVfOffset(self, h):
+        if self._board(h, "offsets").offsets is None:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_FUNCTION_NOT_FOUND)
+        return h.offsets[1]
+
+    def nvmlDeviceSetGpcClkVfOffset(self, h, offset):
+        self._board(h, "set_offsets")
+        raise pynvml.NVMLError(pynvml.NVML_ERROR_NO_PERMISSION)  # not root
+
+    def nvmlDeviceSetMemClkVfOffset(self, h, offset):
+        self._board(h, "set_offsets")
         raise pynvml.NVMLError(pynvml.NVML_ERROR_NO_PERMISSION)
 
     def nvmlDeviceGetClockInfo(self, h, clock):

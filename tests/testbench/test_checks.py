@@ -53,6 +53,16 @@ def test_a_mining_power_limit_is_reported_and_reset(make_device, seed):
     assert result.status == CheckStatus.WARN and "left from mining; reset to default" in result.summary
     assert result.evidence["power_limit"]["reset"] is True
     assert device.telemetry().power_limit_w == RTX_3080.tdp_w
+    offsets = result.evidence["clock_offsets"]
+    assert offsets["core_mhz"] < 0 < offsets["memory_mhz"] and offsets["reset"] is True
+    assert f"memory {offsets['memory_mhz']:+d} MHz" in result.summary and "reset to 0" in result.summary
+    assert device.clock_offsets() == {"core_mhz": 0, "memory_mhz": 0}
+
+
+def test_clock_offsets_the_bench_may_not_reset_are_reported(make_device):
+    result = run(make_device("mining_vbios", seed=2), "identity", identity_check, declared=RTX_3080, may_reset=False)
+    assert "left from mining; the bench may not reset them" in result.summary
+    assert result.metrics["clock_offset_memory_mhz"] > 0
 
 
 def test_a_non_stock_vbios_is_flagged_where_the_stock_list_is_known(make_device):

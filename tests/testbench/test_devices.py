@@ -111,6 +111,14 @@ def test_power_limit_reset_without_permission_says_so():
     assert device.reset_power_limit() is False
 
 
+def test_clock_offsets_are_read_and_a_reset_without_root_says_so():
+    device = NvmlDevice(index=0, cuda_index=None, nvml=FakeNvml([board(RTX_3080, offsets=(-200, 1100))]))
+    assert device.clock_offsets() == {"core_mhz": -200, "memory_mhz": 1100}
+    assert device.reset_clock_offsets() is False
+    old = NvmlDevice(index=0, cuda_index=None, nvml=FakeNvml([board(RTX_3080, offsets=None)]))
+    assert old.clock_offsets() == {"core_mhz": NOT_SUPPORTED, "memory_mhz": NOT_SUPPORTED}
+
+
 def test_an_old_driver_still_reports_throttle_reasons():
     sample = NvmlDevice(index=0, cuda_index=None, nvml=FakeNvml([board(RTX_3080, old_driver=True)])).telemetry()
     assert throttle_names(sample.throttle_reasons) == ["sw_power_cap", "sw_thermal"]
