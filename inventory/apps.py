@@ -9,6 +9,6 @@ class InventoryConfig(AppConfig):
     def ready(self) -> None:
         from .roles import roles_sync
 
-        # Groups need the permissions that migrate creates, so they are synced after it.
-        post_migrate.connect(lambda **kwargs: roles_sync(), sender=self, dispatch_uid="inventory_roles_sync",
-                             weak=False)
+        # Groups need the permissions that migrate creates for every app (testbench's too, which migrate reaches
+        # after this one), so they are synced after each app's turn; it is idempotent and a few queries.
+        post_migrate.connect(lambda **kwargs: roles_sync(), dispatch_uid="inventory_roles_sync", weak=False)

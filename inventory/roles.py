@@ -23,7 +23,8 @@ GROUP_PERMISSIONS: dict[str, set[str]] = {
         "inventory.view_unitevent",
         "inventory.view_inspection", "inventory.add_inspection",
         "inventory.view_inspectionphoto", "inventory.add_inspectionphoto",
-        "testbench.view_bench", "testbench.view_testrun", "testbench.add_testrun",
+        "testbench.view_bench", "testbench.view_benchslot", "testbench.change_benchslot",
+        "testbench.view_testrun", "testbench.add_testrun", "testbench.change_testrun",
         "testbench.view_checkresultrecord", "testbench.view_runtelemetry",
     },
     RESELLER: {
@@ -32,8 +33,8 @@ GROUP_PERMISSIONS: dict[str, set[str]] = {
         "inventory.view_unit", "inventory.change_unit",
         "inventory.view_unitevent",
         "inventory.view_inspection", "inventory.view_inspectionphoto",
-        "testbench.view_bench", "testbench.view_testrun", "testbench.view_checkresultrecord",
-        "testbench.view_runtelemetry",
+        "testbench.view_bench", "testbench.view_benchslot", "testbench.view_testrun",
+        "testbench.view_checkresultrecord", "testbench.view_runtelemetry",
     },
 }
 ADMIN_APPS = ("inventory", "testbench", "auth", "authtoken")

@@ -176,6 +176,16 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# A run goes to the queue of the bench its card is seated in (bench.<name>); see testbench/routing.py.
+CELERY_TASK_ROUTES = ("testbench.routing.route_task",)
+# A bench worker takes one run per free GPU slot, no more: a prefetched run would wait behind a long burn-in.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-runs": {"task": "testbench.tasks.sweep_stale_runs",
+                         "schedule": float(env_int("REFURB_SWEEP_INTERVAL_S", 10) or 10)},
+}
 
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -217,12 +227,22 @@ SPECTACULAR_SETTINGS = {
         "CosmeticGradeEnum": "inventory.choices.CosmeticGrade",
         "ThermalMaterialEnum": "inventory.choices.ThermalMaterial",
         "FanConditionEnum": "inventory.choices.FanCondition",
+        "RunStateEnum": "testbench.choices.RunState",
+        "VerdictEnum": "testbench.choices.Verdict",
     },
 }
 
 # --- refurb ---------------------------------------------------------------------------------------
 REFURB_DEFAULT_CURRENCY = env_str("REFURB_DEFAULT_CURRENCY", "USD")
 REFURB_INTAKE_MAX_ROWS = env_int("REFURB_INTAKE_MAX_ROWS", 5000)
+# A running run writes a heartbeat (with its progress) this often; one silent for REFURB_RUN_STALE_AFTER_S is
+# interrupted by the sweep, which each bench host runs every REFURB_SWEEP_INTERVAL_S (0: leave it to beat). A bench
+# host reports itself every REFURB_BENCH_HEARTBEAT_S. See docs/orchestration.md for the sizes these give.
+REFURB_RUN_HEARTBEAT_S = env_int("REFURB_RUN_HEARTBEAT_S", 2)
+REFURB_RUN_STALE_AFTER_S = env_int("REFURB_RUN_STALE_AFTER_S", 30)
+REFURB_SWEEP_INTERVAL_S = env_int("REFURB_SWEEP_INTERVAL_S", 10)
+REFURB_BENCH_HEARTBEAT_S = env_int("REFURB_BENCH_HEARTBEAT_S", 10)
+REFURB_SLOT_RETRY_S = env_int("REFURB_SLOT_RETRY_S", 5)  # a run whose slot is busy is retried after this
 
 LOGGING = {
     "version": 1,

@@ -1,8 +1,12 @@
 """Admin for bench records: read-only, since runs are written by the bench, not by hand."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import Bench, CheckResultRecord, RunTelemetry, TestRun
+from inventory.choices import UnitState
+from inventory.errors import DomainError
+
+from .models import Bench, BenchSlot, CheckResultRecord, RunTelemetry, TestRun
+from .services import run_cancel_request
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -16,10 +20,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class SlotInline(admin.TabularInline):
+    model = BenchSlot
+    fields = ["index", "name", "uuid", "unit", "run", "last_seen_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Bench)
 class BenchAdmin(admin.ModelAdmin):
-    list_display = ["name", "description", "simulated", "last_seen_at"]
+    list_display = ["name", "description", "simulated", "worker", "last_seen_at"]
+    readonly_fields = ["worker", "last_seen_at"]
     search_fields = ["name"]
+    inlines = [SlotInline]
 
 
 class CheckResultInline(admin.TabularInline):
@@ -43,6 +60,31 @@ class TestRunAdmin(ReadOnlyAdmin):
     search_fields = ["unit__asset_tag", "unit__serial", "device_label"]
     list_select_related = ["unit", "unit__gpu_model", "bench"]
     inlines = [CheckResultInline]
+    actions = ["cancel_to_queue", "cancel_to_hold"]
+
+    def _cancel(self, request, queryset, to_state):
+        done = 0
+        for run in queryset:
+            try:
+                run_cancel_request(run=run, to_state=to_state, reason=f"cancelled in the admin by {request.user}",
+                                   actor=request.user)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"run {run.pk}: {exc}", messages.WARNING)
+        if done:
+            self.message_user(request, f"{done} run(s) cancelled or asked to stop (a running check stops within "
+                                       "seconds).", messages.SUCCESS)
+
+    @admin.action(description="Cancel: card back in the queue", permissions=["cancel"])
+    def cancel_to_queue(self, request, queryset):
+        self._cancel(request, queryset, UnitState.QUEUED)
+
+    @admin.action(description="Cancel: card on hold", permissions=["cancel"])
+    def cancel_to_hold(self, request, queryset):
+        self._cancel(request, queryset, UnitState.ON_HOLD)
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("testbench.change_testrun")
 
 
 @admin.register(CheckResultRecord)

@@ -1,6 +1,7 @@
 """Test bench records: bench hosts, test runs, one result per check, and each run's telemetry as columns."""
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from .choices import RunState, Verdict
@@ -13,13 +14,44 @@ class Bench(models.Model):
     description = models.CharField(max_length=200, blank=True)
     simulated = models.BooleanField(default=False, help_text="Runs simulated cards (demo, CI)")
     created_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Last heartbeat from the bench's worker")
+    worker = models.CharField(max_length=128, blank=True, help_text="The worker that registered the bench last")
+    token_digest = models.CharField(max_length=64, blank=True, editable=False,
+                                    help_text="SHA-256 of the bench's API token (the token itself is not stored)")
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def queue(self) -> str:
+        """The Celery queue this bench's worker consumes: runs are routed here."""
+        return f"bench.{self.name}"
+
+
+class BenchSlot(models.Model):
+    """A GPU position of a bench host: the device there, the card seated in it and the run it is busy with."""
+
+    bench = models.ForeignKey(Bench, on_delete=models.CASCADE, related_name="slots")
+    index = models.PositiveSmallIntegerField(help_text="NVML index, or position in a simulated set")
+    device = models.JSONField(default=dict, blank=True, help_text="How the bench opens the device")
+    uuid = models.CharField("NVML UUID", max_length=64, blank=True)
+    name = models.CharField(max_length=96, blank=True)
+    unit = models.OneToOneField("inventory.Unit", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="seat", help_text="The card seated here")
+    # The claim: a slot runs one run at a time, enforced by a conditional UPDATE, not by worker concurrency.
+    run = models.OneToOneField("TestRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                               help_text="The run this slot is busy with")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["bench", "index"]
+        constraints = [models.UniqueConstraint(fields=["bench", "index"], name="slot_unique_index")]
+
+    def __str__(self) -> str:
+        return f"{self.bench.name}/{self.index}"
 
 
 class TestRun(models.Model):
@@ -31,6 +63,7 @@ class TestRun(models.Model):
     bench = models.ForeignKey(Bench, on_delete=models.PROTECT, related_name="runs", null=True, blank=True)
     device_index = models.PositiveSmallIntegerField(default=0)
     device_label = models.CharField(max_length=32, blank=True)
+    slot = models.ForeignKey(BenchSlot, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs")
     plan = models.CharField(max_length=32)
     state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED, db_index=True)
     verdict = models.CharField(max_length=8, choices=Verdict.choices, blank=True)
@@ -38,12 +71,24 @@ class TestRun(models.Model):
     software = models.JSONField(default=dict, blank=True, help_text="torch, CUDA and driver versions")
     faults = models.JSONField(default=list, blank=True, help_text="Injected fault profiles (simulated cards)")
     progress = models.JSONField(default=dict, blank=True)
+    worker = models.CharField(max_length=128, blank=True, help_text="Who claimed the run (worker host and process)")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of a running run")
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_to = models.CharField(max_length=16, blank=True, help_text="Where the card goes when cancelled")
+    end_reason = models.TextField(blank=True, help_text="Why the run was cancelled, interrupted or errored")
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A card is in one run at a time: a second queued run for it is refused by the database.
+            models.UniqueConstraint(fields=["unit"], condition=Q(state__in=["queued", "running"]),
+                                    name="run_one_active_per_unit"),
+        ]
+        # The sweep looks for running runs by heartbeat time, often, from every bench host.
+        indexes = [models.Index(fields=["heartbeat_at"], condition=Q(state="running"), name="run_running_heartbeat")]
 
     def __str__(self) -> str:
         return f"run {self.pk} of {self.unit_id} ({self.plan}, {self.state})"

@@ -5,9 +5,9 @@ Why processes: each GPU gets its own CUDA context and Python interpreter, so a h
 card down, not the batch; a simulated card computes on one CPU thread in its own process. Processes are spawned, not
 forked, because torch's thread pools and CUDA do not survive a fork.
 
-Events, as (kind, key, payload): ("started", key, None) once the card is open, ("progress", key, (check, fraction,
-phase)), ("done", key, CardReport), ("cancelled", key, None), ("crashed", key, text). Every job ends with exactly
-one of the last three.
+Events, as (kind, key, payload): ("started", key, identity dict) once the card is open, ("progress", key,
+(check, fraction, phase)), ("done", key, CardReport), ("cancelled", key, None), ("crashed", key, text). Every job
+ends with exactly one of the last three.
 """
 
 from __future__ import annotations
@@ -39,9 +39,21 @@ class CardJob:
     fleet_cards: int = 0
 
 
+def _die_with_parent() -> None:
+    """Linux: a card's process is killed when its parent dies (a worker SIGKILLed), so no orphan keeps loading a
+    GPU that another bench host's rerun is about to use."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def work(job: CardJob, events, cancel) -> None:
     """A worker process: open the card, run the plan, send the report."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it cancels through `cancel`
+    _die_with_parent()
     from .plans import plan_for
     from .runner import CardReport, run_plan
 
@@ -53,7 +65,7 @@ def work(job: CardJob, events, cancel) -> None:
     device = None
     try:
         device = job.spec.open()
-        events.put(("started", job.key, None))
+        events.put(("started", job.key, device.identity().as_dict()))
         report = run_plan(device, declared=job.declared, plan=plan_for(job.plan, simulated=simulated),
                           progress=lambda check, fraction, phase: events.put(
                               ("progress", job.key, (check, fraction, phase))),
@@ -75,10 +87,11 @@ def work(job: CardJob, events, cancel) -> None:
 
 
 def run_batch(jobs: list[CardJob], *, parallel: int, on_event: Callable[[str, int, object], None],
-              poll_s: float = 0.2) -> bool:
-    """Run every job, at most `parallel` at once, calling `on_event` in this process for each event. Ctrl-C
-    cancels: running checks stop between chunks, jobs not started are reported cancelled. Returns False if
-    cancelled."""
+              tick: Callable[[], bool] | None = None, poll_s: float = 0.2) -> bool:
+    """Run every job, at most `parallel` at once, calling `on_event` in this process for each event, and `tick`
+    (heartbeats; True asks to cancel) between events. A cancel — from `tick`, or Ctrl-C in the main thread —
+    stops running checks between chunks (a worker that does not stop within CANCEL_GRACE_S is terminated) and
+    reports jobs not started as cancelled. Returns False if cancelled."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     cancel = context.Event()
@@ -115,8 +128,29 @@ def run_batch(jobs: list[CardJob], *, parallel: int, on_event: Callable[[str, in
                     deliver("crashed", key, f"worker process exited with code {process.exitcode}")
                 running.pop(key)
 
+    def cancel_all() -> None:
+        cancel.set()
+        for job in waiting:
+            deliver("cancelled", job.key, None)
+        waiting.clear()
+
+    def stop_stragglers() -> None:
+        for key, process in list(running.items()):
+            if process.is_alive():
+                process.terminate()
+            process.join(timeout=EXIT_GRACE_S)
+            deliver("cancelled", key, None)
+            running.pop(key)
+
+    cancelled_at = None
     try:
         while waiting or running:
+            if cancelled_at is None and tick is not None and tick():
+                cancel_all()
+                cancelled_at = time.monotonic()
+            if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
+                stop_stragglers()
+                continue
             while waiting and len(running) < parallel:
                 job = waiting.pop(0)
                 process = context.Process(target=work, args=(job, events, cancel), name=f"refurb-{job.spec.label}",
@@ -125,17 +159,12 @@ def run_batch(jobs: list[CardJob], *, parallel: int, on_event: Callable[[str, in
                 running[job.key] = process
             receive(poll_s)
             reap()
-        return True
+        return cancelled_at is None
     except KeyboardInterrupt:
-        cancel.set()
-        for job in waiting:
-            deliver("cancelled", job.key, None)
+        cancel_all()
         deadline = time.monotonic() + CANCEL_GRACE_S
         while any(key not in ended for key in running) and time.monotonic() < deadline:
             receive(0.1)
-        for key, process in running.items():
-            if process.is_alive():
-                process.terminate()
-            process.join(timeout=EXIT_GRACE_S)
-            deliver("cancelled", key, None)
+        reap()
+        stop_stragglers()
         return False

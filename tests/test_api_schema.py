@@ -22,9 +22,15 @@ schema.app = get_wsgi_application()
 
 @pytest.fixture
 def real_ids(make_units):
+    from testbench.models import Bench, BenchSlot
+    from testbench.services import run_create
+
     units = make_units(3, lot="FUZZ")
+    bench = Bench.objects.create(name="fuzz-bench", simulated=True)
+    slot = BenchSlot.objects.create(bench=bench, index=0, unit=units[2], device={"kind": "simulated", "index": 0})
+    run = run_create(unit=units[2], plan="quick", slot=slot)
     return {"/api/units/": units[1].pk, "/api/lots/": units[0].lot_id,
-            "/api/catalog/": units[0].gpu_model_id}
+            "/api/catalog/": units[0].gpu_model_id, "/api/benches/": bench.pk, "/api/runs/": run.pk}
 
 
 @pytest.fixture(params=["admin", "technician"])
@@ -41,7 +47,8 @@ def token(request, real_ids):
 
 def test_schema_lists_every_endpoint():
     assert {"/api/catalog/", "/api/lots/", "/api/lots/{id}/intake/", "/api/units/", "/api/units/{id}/",
-            "/api/units/{id}/transition/", "/api/units/{id}/inspection/"} <= set(spec["paths"])
+            "/api/units/{id}/transition/", "/api/units/{id}/inspection/", "/api/benches/", "/api/benches/{id}/",
+            "/api/runs/", "/api/runs/{id}/", "/api/runs/{id}/cancel/"} <= set(spec["paths"])
 
 
 @schema.parametrize()

@@ -179,7 +179,7 @@ def test_the_real_command_line_exits_2_on_bad_arguments(tmp_path):
 def test_a_worker_that_crashes_leaves_an_error_result_not_a_card_stuck_in_testing(catalog, monkeypatch):
     import testbench.workers
 
-    def crash_every_job(jobs, *, parallel, on_event):
+    def crash_every_job(jobs, *, parallel, on_event, **_):
         for job in jobs:
             on_event("crashed", job.key, "Traceback (most recent call last):\nRuntimeError: driver went away")
         return True

@@ -4,18 +4,19 @@ the card to tested or failed through the lifecycle, with events that say why."""
 import json
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from inventory.choices import UnitState
-from inventory.errors import IllegalTransition
+from inventory.errors import IllegalTransition, InvalidInput
 from inventory.services import unit_transition
 from testbench.choices import RunState
 from testbench.hardware.faults import build_fault_plan
 from testbench.hardware.simulated import SimulatedDevice
-from testbench.models import Bench, CheckResultRecord, RunTelemetry
+from testbench.models import Bench, BenchSlot, CheckResultRecord, RunTelemetry, TestRun
 from testbench.plans import SIM_TIME_FACTOR, plan_for
 from testbench.reference import catalog_references
 from testbench.runner import run_plan
-from testbench.services import run_create, run_finish, run_start
+from testbench.services import RunNotQueued, SlotBusy, run_create, run_finish, run_start
 
 
 def simulated_report(profile: str, seed: int = 0):
@@ -92,17 +93,34 @@ def test_nan_evidence_from_a_corrupt_gemm_is_stored(inspected_unit, bench):
 
 
 @pytest.mark.django_db
-def test_a_run_cannot_start_twice_nor_a_card_be_started_by_two_runs(inspected_unit, bench):
+def test_a_card_has_one_active_run_and_a_run_is_claimed_once(inspected_unit, bench):
     unit = inspected_unit
     first = run_create(unit=unit, plan="quick", bench=bench)
-    second = run_create(unit=unit, plan="quick", bench=bench)
-    run_start(run=first, identity={}, software={})
-    with pytest.raises(ValueError, match="not queued"):
+    with pytest.raises(InvalidInput, match="already has a queued or running test run"):
+        run_create(unit=unit, plan="quick", bench=bench)
+    with pytest.raises(IntegrityError), transaction.atomic():  # and the database refuses it too
+        TestRun.objects.create(unit=unit, plan="quick", bench=bench)
+    run_start(run=first, identity={}, software={}, worker="bench-1@host")
+    with pytest.raises(RunNotQueued, match="not queued"):  # a message delivered twice
         run_start(run=first, identity={}, software={})
-    with pytest.raises(IllegalTransition):
-        run_start(run=second, identity={}, software={})
-    second.refresh_from_db()
-    assert second.state == RunState.QUEUED  # the failed start left nothing half-done
+    first.refresh_from_db()
+    assert first.state == RunState.RUNNING and first.worker == "bench-1@host" and first.heartbeat_at
+
+
+@pytest.mark.django_db
+def test_a_slot_runs_one_run_at_a_time(make_units, bench):
+    slot = BenchSlot.objects.create(bench=bench, index=0, device={"kind": "simulated", "index": 0})
+    a, b = make_units(2)
+    run_a, run_b = (run_create(unit=u, plan="quick", slot=slot) for u in (a, b))
+    assert run_a.bench == bench and run_a.device_index == 0
+    run_start(run=run_a)
+    with pytest.raises(SlotBusy):
+        run_start(run=run_b)
+    run_b.refresh_from_db()
+    b.refresh_from_db()
+    assert run_b.state == RunState.QUEUED and b.state == UnitState.QUEUED  # the failed claim left nothing behind
+    slot.refresh_from_db()
+    assert slot.run == run_a
 
 
 @pytest.mark.django_db

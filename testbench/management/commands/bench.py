@@ -15,11 +15,12 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from testbench.batch import BenchRefused, CardOutcome, bench_run_batch
+from testbench.batch import CardOutcome, bench_run_batch
 from testbench.hardware.discovery import SIMULATED_MODELS, nvml_specs, simulated_specs
 from testbench.hardware.faults import PROFILES
 from testbench.plans import PLANS, SIM_TIME_FACTOR
 from testbench.reference import catalog_references
+from testbench.services import BenchRefused
 
 MAX_SIMULATED = 64
 VERDICT_STYLE = {"pass": "SUCCESS", "warn": "WARNING", "fail": "ERROR", "error": "ERROR", "cancelled": "NOTICE"}
@@ -100,58 +101,85 @@ def reasons(outcome: CardOutcome) -> str:
     return text + (f"; {len(skipped)} later checks not run" if skipped else "")
 
 
+def add_device_arguments(parser, *, or_simulate: bool) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--simulate", type=int, metavar="N",
+                        help=f"N simulated cards (1–{MAX_SIMULATED}) instead of the GPUs")
+    if or_simulate:
+        source.add_argument("--or-simulate", type=int, metavar="N",
+                            help="the GPUs found, or N simulated cards where there are none")
+    parser.add_argument("--faults", default="",
+                        help="fault profiles dealt out over the simulated cards in turn, e.g. "
+                             "healthy,vram_stuck_bit,thermal_runaway+fan_failed (known: " + ", ".join(PROFILES) + ")")
+    parser.add_argument("--models", default="",
+                        help="catalog models of the simulated cards, in turn (default: "
+                             + ", ".join(SIMULATED_MODELS) + ")")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated cards (where their faults sit)")
+    parser.add_argument("--bench", default="", help="bench host name (default: this host's name)")
+
+
+def discover(*, simulate=None, or_simulate=None, faults="", models="", seed=0, bench="", **_):
+    """The devices to use and the bench name, from the command line; usage errors raise (exit 2)."""
+    count = simulate if simulate is not None else or_simulate
+    if count is not None and not 1 <= count <= MAX_SIMULATED:
+        raise usage(f"--simulate must be between 1 and {MAX_SIMULATED}, not {count}")
+    if faults and count is None:
+        raise usage("--faults applies to simulated cards: add --simulate N (or --or-simulate N)")
+    fault_sets = parse_faults(faults) if faults else None
+    model_list = [m.strip() for m in models.split(",") if m.strip()]
+    unknown = [m for m in model_list if m not in catalog_references()]
+    if unknown:
+        raise usage(f"unknown model(s): {', '.join(unknown)}; use catalog slugs such as geforce-rtx-3080")
+    specs = [] if simulate is not None else nvml_specs()
+    if not specs and count is None:
+        raise usage("no NVIDIA GPU found on this host (NVML sees none that CUDA can drive); "
+                    "use --simulate N to test simulated cards")
+    if not specs:
+        specs = simulated_specs(count, faults=fault_sets, models=model_list or None, seed=seed,
+                                time_scale=SIM_TIME_FACTOR)
+    simulated = specs[0].kind == "simulated"
+    host = bench or socket.gethostname().split(".")[0]
+    return specs, simulated, (f"{host}-sim" if simulated and not bench else host)
+
+
 class Command(BaseCommand):
-    help = "Test the cards on this bench host (real GPUs, or a simulated batch with injected faults)."
+    help = "Test the cards on this bench host (real GPUs, or simulated cards with injected faults)."
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="run")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{run,worker}")
         run = actions.add_parser("run", help="run a test plan on every card on this bench, all at once")
-        source = run.add_mutually_exclusive_group()
-        source.add_argument("--simulate", type=int, metavar="N",
-                            help=f"test N simulated cards (1–{MAX_SIMULATED}) instead of the GPUs")
-        source.add_argument("--or-simulate", type=int, metavar="N",
-                            help="test the GPUs found, or N simulated cards where there are none")
-        run.add_argument("--faults", default="",
-                         help="fault profiles dealt out over the simulated cards in turn, e.g. "
-                              "healthy,vram_stuck_bit,thermal_runaway+fan_failed (known: " + ", ".join(PROFILES) + ")")
-        run.add_argument("--models", default="",
-                         help="catalog models of the simulated cards, in turn (default: "
-                              + ", ".join(SIMULATED_MODELS) + ")")
-        run.add_argument("--seed", type=int, default=0, help="seed of the simulated batch (where its faults sit)")
+        add_device_arguments(run, or_simulate=True)
         run.add_argument("--plan", default="quick", choices=list(PLANS), help="test plan (default: quick)")
-        run.add_argument("--bench", default="", help="bench host name (default: this host's name)")
         run.add_argument("--parallel", type=int, help="cards at once (default: every GPU; simulated: CPU cores)")
         run.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+        worker = actions.add_parser("worker", help="serve this bench host: register its GPU slots and the cards "
+                                                   "in them, send heartbeats, and run what is routed here")
+        add_device_arguments(worker, or_simulate=False)
+        worker.add_argument("--loglevel", default="info")
 
     def handle(self, *args, action: str, **options):
-        if action == "run":
-            return self.run(**options)
-        raise usage(f"unknown action {action!r}")
+        if action == "worker":
+            return self.worker(**options)
+        return self.run(**options)
 
-    def run(self, *, simulate, or_simulate, faults, models, seed, plan, bench, parallel, json: bool, **_):
-        count = simulate if simulate is not None else or_simulate
-        if count is not None and not 1 <= count <= MAX_SIMULATED:
-            raise usage(f"--simulate must be between 1 and {MAX_SIMULATED}, not {count}")
-        if faults and count is None:
-            raise usage("--faults applies to simulated cards: add --simulate N (or --or-simulate N)")
+    def worker(self, *, loglevel: str, **options):
+        from django.conf import settings
+
+        from testbench.host import bench_host_serve
+
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise usage("bench worker needs a broker: set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0); "
+                        "without one, `bench run` tests the cards here")
+        specs, simulated, name = discover(**options)
+        try:
+            bench_host_serve(specs=specs, simulated=simulated, name=name, loglevel=loglevel, out=self.stdout)
+        except BenchRefused as exc:
+            raise usage(str(exc)) from None
+
+    def run(self, *, plan, parallel, json: bool, **options):
         if parallel is not None and parallel < 1:
             raise usage("--parallel must be at least 1")
-        fault_sets = parse_faults(faults) if faults else None
-        model_list = [m.strip() for m in models.split(",") if m.strip()]
-        unknown = [m for m in model_list if m not in catalog_references()]
-        if unknown:
-            raise usage(f"unknown model(s): {', '.join(unknown)}; use catalog slugs such as geforce-rtx-3080")
-
-        specs = [] if simulate is not None else nvml_specs()
-        if not specs and count is None:
-            raise usage("no NVIDIA GPU found on this host (NVML sees none that CUDA can drive); "
-                        "use --simulate N to test simulated cards")
-        if not specs:
-            specs = simulated_specs(count, faults=fault_sets, models=model_list or None, seed=seed,
-                                    time_scale=SIM_TIME_FACTOR)
-        simulated = specs[0].kind == "simulated"
-        host = bench or socket.gethostname().split(".")[0]
-        bench_name = f"{host}-sim" if simulated and not bench else host
+        specs, simulated, bench_name = discover(**options)
 
         display = ProgressDisplay(sys.stderr, self.style, count=len(specs))
         kind = "simulated cards" if simulated else "GPUs"

@@ -1,0 +1,107 @@
+"""Bench API serializers: shape input and output; the services do the work."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from inventory.choices import UnitState
+from inventory.models import Unit
+
+from ..choices import RunState
+from ..models import Bench, BenchSlot, CheckResultRecord, TestRun
+from ..plans import PLANS
+
+
+class UnitBriefSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="gpu_model.slug", read_only=True)
+
+    class Meta:
+        model = Unit
+        fields = ["id", "asset_tag", "model", "serial", "state"]
+        read_only_fields = fields
+
+
+class SlotSerializer(serializers.ModelSerializer):
+    unit = UnitBriefSerializer(read_only=True)
+
+    class Meta:
+        model = BenchSlot
+        fields = ["id", "index", "name", "uuid", "unit", "run", "last_seen_at"]
+        read_only_fields = fields
+
+
+class BenchSerializer(serializers.ModelSerializer):
+    slots = SlotSerializer(many=True, read_only=True)
+    online = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Bench
+        fields = ["id", "name", "description", "simulated", "queue", "worker", "last_seen_at", "online", "slots"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_online(self, bench) -> bool:
+        """Heard from within three of its heartbeats."""
+        return bool(bench.last_seen_at) and (
+            timezone.now() - bench.last_seen_at).total_seconds() < 3 * settings.REFURB_BENCH_HEARTBEAT_S
+
+
+class CheckResultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CheckResultRecord
+        fields = ["name", "status", "summary", "metrics", "duration_s"]
+        read_only_fields = fields
+
+
+class RunSerializer(serializers.ModelSerializer):
+    unit = UnitBriefSerializer(read_only=True)
+    bench = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    eta_s = serializers.SerializerMethodField()
+    url = serializers.HyperlinkedIdentityField(view_name="testrun-detail")
+
+    class Meta:
+        model = TestRun
+        fields = ["id", "url", "unit", "bench", "slot", "device_label", "plan", "state", "verdict", "progress",
+                  "eta_s", "worker", "heartbeat_at", "cancel_requested_at", "end_reason", "faults", "created_at",
+                  "started_at", "finished_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_eta_s(self, run) -> float | None:
+        """Seconds left, from the time so far and the share done (null until there is something to go by)."""
+        fraction = (run.progress or {}).get("fraction") or 0.0
+        if run.state != RunState.RUNNING or not run.started_at or fraction < 0.02:
+            return None
+        elapsed = (timezone.now() - run.started_at).total_seconds()
+        return round(elapsed * (1 - fraction) / fraction, 1)
+
+
+class RunDetailSerializer(RunSerializer):
+    results = CheckResultSerializer(many=True, read_only=True)
+    identity = serializers.JSONField(read_only=True)
+    software = serializers.JSONField(read_only=True)
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "identity", "software", "results"]
+        read_only_fields = fields
+
+
+class RunQueueSerializer(serializers.Serializer):
+    units = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), many=True, allow_empty=False)
+    plan = serializers.ChoiceField(choices=list(PLANS), default="quick")
+
+    def validate_units(self, units):
+        if len({u.pk for u in units}) != len(units):
+            raise serializers.ValidationError("a card is listed twice")
+        if len(units) > 1000:
+            raise serializers.ValidationError("at most 1000 cards per request")
+        return units
+
+
+class RunCancelSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=[UnitState.QUEUED, UnitState.ON_HOLD], default=UnitState.QUEUED,
+                                 help_text="Where the card goes: back in the queue, or on hold")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)

@@ -1,0 +1,102 @@
+"""Executing one queued run: claim it and its GPU slot, run its card in a worker process, store what the card shows.
+
+The Celery task (`testbench.tasks.execute_run`) on a bench host's worker and `bench run` without a broker both call
+`run_execute`, so the records and events of a run are the same however it was dispatched.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+
+from .checks.base import CheckResult, CheckStatus
+from .choices import RunState
+from .hardware.discovery import DeviceSpec
+from .models import TestRun
+from .plans import plan_for
+from .reference import reference_from_model
+from .selectors import fleet_baseline
+from .services import run_cancel, run_finish, run_heartbeat, run_identity_save, run_start
+
+ProgressHook = Callable[[str, dict], None]  # (event, {"check", "phase", "fraction", …})
+
+
+def device_spec_for(run: TestRun) -> DeviceSpec:
+    """How the run's worker opens its card: the slot's recorded device."""
+    if run.slot is None or not run.slot.device:
+        raise ValueError(f"run {run.pk} has no GPU slot to run on")
+    fields = {k: v for k, v in run.slot.device.items() if k in DeviceSpec.__dataclass_fields__}
+    fields["profiles"] = tuple(fields.get("profiles", ()))
+    return DeviceSpec(**fields)
+
+
+def software_versions(identity: dict) -> dict:
+    from importlib.metadata import version
+
+    import torch
+
+    return {"refurb": version("refurb"), "torch": torch.__version__, "cuda": torch.version.cuda,
+            "driver": identity.get("driver_version"), "cuda_driver": identity.get("cuda_version")}
+
+
+def run_execute(run_id: int, *, worker: str = "", cancel: threading.Event | None = None,
+                on_progress: ProgressHook | None = None) -> TestRun:
+    """Claim run `run_id` and run it to its end. Raises RunNotQueued if it was claimed or cancelled already (a
+    message delivered twice runs once) and SlotBusy if its slot is busy. A cancel requested through the run
+    (API, admin) or through `cancel` stops it between chunks of work."""
+    from .workers import CardJob, run_batch
+
+    run = TestRun.objects.select_related("unit__gpu_model", "slot", "bench").get(pk=run_id)
+    if cancel is not None and cancel.is_set() and run.state == RunState.QUEUED:
+        return run_cancel(run=run, reason="stopped at the bench before it started")
+    run = run_start(run=run, worker=worker)
+    on_progress = on_progress or (lambda event, info: None)
+    simulated = run.bench.simulated if run.bench else False
+    checks = list(plan_for(run.plan, simulated=simulated))
+    fleet, cards = fleet_baseline(gpu_model_id=run.unit.gpu_model_id, simulated=simulated)
+    job = CardJob(key=run.pk, spec=device_spec_for(run), plan=run.plan,
+                  declared=reference_from_model(run.unit.gpu_model), fleet=fleet, fleet_cards=cards)
+    interval = settings.REFURB_RUN_HEARTBEAT_S
+    state = {"beat": time.monotonic(), "cancel": False, "progress": {"check": "", "phase": "starting",
+                                                                    "fraction": 0.0}}
+
+    def tick() -> bool:
+        now = time.monotonic()
+        if now - state["beat"] >= interval:
+            state["beat"] = now
+            state["cancel"] = run_heartbeat(run=run, progress=state["progress"]) or state["cancel"]
+        return state["cancel"] or (cancel is not None and cancel.is_set())
+
+    def on_event(kind: str, key: int, payload) -> None:
+        nonlocal run
+        if kind == "started":
+            run_identity_save(run=run, identity=payload, software=software_versions(payload))
+            on_progress("started", state["progress"])
+        elif kind == "progress":
+            check, fraction, phase = payload
+            overall = (checks.index(check) + fraction) / len(checks) if check in checks else 0.0
+            state["progress"] = {"check": check, "phase": phase, "fraction": round(overall, 3)}
+            on_progress("progress", state["progress"])
+        elif kind == "done":
+            run = run_finish(run=run, report=payload)
+            on_progress("finished", {"report": payload})
+        elif kind == "cancelled":
+            run = run_cancel(run=run, reason="" if state["cancel"] else "stopped at the bench")
+            on_progress("finished", {"cancelled": True})
+        else:  # crashed: the worker died or hit a bug outside the checks; the card is not shown healthy
+            from .runner import CardReport
+
+            error = str(payload).strip().splitlines()[-1] if payload else "worker crashed"
+            report = CardReport(label=run.device_label, declared=run.unit.gpu_model.slug, verdict=CheckStatus.ERROR,
+                                checks=[CheckResult("worker", CheckStatus.ERROR, error,
+                                                    evidence={"traceback": str(payload)})],
+                                faults=list(run.faults))
+            run = run_finish(run=run, report=report)
+            on_progress("finished", {"report": report, "error": error})
+
+    run_batch([job], parallel=1, on_event=on_event, tick=tick)
+    run.refresh_from_db()
+    return run

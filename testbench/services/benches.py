@@ -1,0 +1,145 @@
+"""Bench hosts and their GPU slots: registering what a host sees, seating each card's unit in its slot (matched by
+NVML UUID or serial, or taken in), and heartbeats."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.choices import UnitState
+from inventory.errors import DomainError, IntakeRejected
+from inventory.lifecycle import allowed_targets
+from inventory.models import Unit
+from inventory.services import CatalogIndex, IntakeRow, intake_import
+
+from ..models import Bench, BenchSlot
+from ..reference import board_vendor_for
+
+
+class BenchRefused(DomainError):
+    """This card cannot be tested now (its unit is sold, already on a bench, or the model is unknown)."""
+
+
+def bench_for_host(name: str, *, simulated: bool) -> Bench:
+    bench, _ = Bench.objects.get_or_create(name=name, defaults={"simulated": simulated})
+    if bench.simulated != simulated:
+        # Their results must not mix: the fleet baselines of real and simulated cards are kept apart by bench.
+        raise BenchRefused(f"bench {name} tests {'simulated' if bench.simulated else 'real'} cards; "
+                           f"name another bench for {'simulated' if simulated else 'real'} ones")
+    Bench.objects.filter(pk=bench.pk).update(last_seen_at=timezone.now())
+    return bench
+
+
+def _intake_from_bench(identity: dict, bench: Bench) -> Unit:
+    """Take in a card the bench found and no unit claims: the model it names (or, failing that, its PCI id), the
+    board maker from its PCI subsystem vendor, its serial or MISSING. The identity check later compares the name
+    with the silicon, so a re-flashed fake taken in this way still fails."""
+    catalog = CatalogIndex()
+    model_text = identity["name"]
+    resolution = catalog.resolve(model_text)
+    if resolution.model is None:
+        model_text = f"{identity['pci_vendor_id']}:{identity['pci_device_id']}"
+        if catalog.resolve(model_text).model is None:
+            raise BenchRefused(f"{identity['name']} ({model_text}) is not in the catalog")
+    values = {"model": model_text, "board_vendor": board_vendor_for(identity["pci_subsystem_id"]),
+              "serial": (identity.get("serial") or "").strip() or "MISSING",
+              "vbios_version": identity.get("vbios_version") or "",
+              "board_part_number": identity.get("board_part_number") or "",
+              "notes": f"taken in by bench {bench.name} at bus {identity['bus_id']}"}
+    try:
+        _, units = intake_import(lot_reference=f"BENCH-{bench.name}"[:64], rows=[IntakeRow(1, values)],
+                                 lot_fields={"currency": "USD", "notes": "cards the bench found and took in"},
+                                 actor_label=f"bench {bench.name}", source="bench")
+    except IntakeRejected as exc:
+        raise BenchRefused("; ".join(str(e) for e in exc.errors)) from None
+    return units[0]
+
+
+def unit_for_device(*, identity: dict, bench: Bench, require_testable: bool = True) -> tuple[Unit, bool]:
+    """The unit a seated card is: by NVML UUID (recorded at its first run), else by board serial; a card no unit
+    claims is taken in. Returns (unit, taken_in). Raises BenchRefused if the card cannot be taken in or (with
+    require_testable) cannot be queued."""
+    serial = (identity.get("serial") or "").strip().upper()
+    unit = Unit.objects.select_related("gpu_model").filter(nvml_uuid=identity["uuid"]).first()
+    if unit is None and serial:
+        matches = list(Unit.objects.select_related("gpu_model").filter(serial=serial)[:3])
+        if len(matches) > 1:
+            raise BenchRefused(f"serial {serial} is on {len(matches)} units "
+                               f"({', '.join(u.asset_tag for u in matches)}); record the card's UUID on one")
+        unit = matches[0] if matches else None
+    taken_in = unit is None
+    if taken_in:
+        unit = _intake_from_bench(identity, bench)
+    elif require_testable and unit_untestable_reason(unit):
+        raise BenchRefused(unit_untestable_reason(unit))
+    # What the card says about itself now (a card may have been re-flashed since intake).
+    Unit.objects.filter(pk=unit.pk).update(
+        nvml_uuid=identity["uuid"], pci_device_id=identity["pci_device_id"],
+        pci_subsystem_id=identity["pci_subsystem_id"], **({"vbios_version": identity["vbios_version"][:32]}
+                                                          if identity.get("vbios_version") else {}))
+    unit.refresh_from_db()
+    return unit, taken_in
+
+
+def bench_register(*, name: str, simulated: bool, worker: str, devices: list) -> tuple[Bench, list[BenchSlot],
+                                                                                       dict[int, str], set[int]]:
+    """Record a bench host and what it sees: one slot per device (`devices`: (DeviceSpec, identity dict) pairs),
+    each with the card seated in it matched to its unit. Returns the bench, its slots, by device index why a card
+    could not be seated (e.g. not in the catalog), and the indexes whose cards were taken in just now."""
+    refused: dict[int, str] = {}
+    taken_in: set[int] = set()
+    now = timezone.now()
+    with transaction.atomic():
+        bench = bench_for_host(name, simulated=simulated)
+        Bench.objects.filter(pk=bench.pk).update(worker=worker[:128], last_seen_at=now)
+        slots = []
+        for spec, identity in devices:
+            slot, _ = BenchSlot.objects.update_or_create(
+                bench=bench, index=spec.index,
+                defaults={"device": {**asdict(spec), "label": spec.label}, "uuid": identity.get("uuid", ""),
+                          "name": identity.get("name", "")[:96], "last_seen_at": now})
+            try:
+                unit, new = unit_for_device(identity=identity, bench=bench, require_testable=False)
+                if new:
+                    taken_in.add(spec.index)
+            except BenchRefused as exc:
+                refused[spec.index] = str(exc)
+                unit = None
+            if unit is not None:
+                BenchSlot.objects.filter(unit=unit).exclude(pk=slot.pk).update(unit=None)  # the card moved here
+            slot.unit = unit
+            slot.save(update_fields=["unit"])
+            slots.append(slot)
+        # Slots this host no longer sees hold no card.
+        BenchSlot.objects.filter(bench=bench).exclude(index__in=[s.index for s in slots]).update(unit=None)
+    bench.refresh_from_db()
+    return bench, slots, refused, taken_in
+
+
+def unit_untestable_reason(unit: Unit) -> str:
+    """Why this card cannot be queued for a test now ("" if it can)."""
+    if unit.state == UnitState.QUEUED or UnitState.QUEUED in allowed_targets(unit.state, held_from=unit.held_from):
+        return ""
+    return f"{unit.asset_tag} is {unit.state}; a {unit.state} card cannot be tested"
+
+
+def bench_heartbeat(*, bench: Bench) -> None:
+    now = timezone.now()
+    Bench.objects.filter(pk=bench.pk).update(last_seen_at=now)
+    BenchSlot.objects.filter(bench=bench).update(last_seen_at=now)
+
+
+def slot_seat(*, slot: BenchSlot, unit: Unit | None) -> BenchSlot:
+    """A technician seats a card in a slot (taking it out of any other), or empties the slot (unit None). A slot
+    busy with a run keeps its card until the run ends."""
+    with transaction.atomic():
+        slot = BenchSlot.objects.select_for_update().get(pk=slot.pk)
+        if slot.run_id is not None:
+            raise BenchRefused(f"slot {slot} is running test run {slot.run_id}")
+        if unit is not None:
+            BenchSlot.objects.filter(unit=unit).exclude(pk=slot.pk).update(unit=None)
+        slot.unit = unit
+        slot.save(update_fields=["unit"])
+    return slot
