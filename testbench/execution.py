@@ -6,11 +6,14 @@ The Celery task (`testbench.tasks.execute_run`) on a bench host's worker and `be
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 
 from django.conf import settings
+
+from inventory.errors import DomainError
 
 from .checks.base import CheckResult, CheckStatus
 from .choices import RunState
@@ -20,6 +23,8 @@ from .plans import plan_for
 from .reference import reference_from_model
 from .selectors import fleet_baseline
 from .services import run_cancel, run_finish, run_heartbeat, run_identity_save, run_start
+
+log = logging.getLogger(__name__)
 
 ProgressHook = Callable[[str, dict], None]  # (event, {"check", "phase", "fraction", …})
 
@@ -56,9 +61,14 @@ def run_execute(run_id: int, *, worker: str = "", cancel: threading.Event | None
     on_progress = on_progress or (lambda event, info: None)
     simulated = run.bench.simulated if run.bench else False
     checks = list(plan_for(run.plan, simulated=simulated))
-    fleet, cards = fleet_baseline(gpu_model_id=run.unit.gpu_model_id, simulated=simulated)
-    job = CardJob(key=run.pk, spec=device_spec_for(run), plan=run.plan,
-                  declared=reference_from_model(run.unit.gpu_model), fleet=fleet, fleet_cards=cards)
+    try:
+        fleet, cards = fleet_baseline(gpu_model_id=run.unit.gpu_model_id, simulated=simulated)
+        job = CardJob(key=run.pk, spec=device_spec_for(run), plan=run.plan,
+                      declared=reference_from_model(run.unit.gpu_model), fleet=fleet, fleet_cards=cards)
+    except Exception as exc:  # claimed but cannot be run: an error result, not a run left running
+        _record_error(run, f"could not prepare the run: {type(exc).__name__}: {exc}", on_progress)
+        run.refresh_from_db()
+        return run
     interval = settings.REFURB_RUN_HEARTBEAT_S
     state = {"beat": time.monotonic(), "cancel": False, "progress": {"check": "", "phase": "starting",
                                                                     "fraction": 0.0}}
@@ -81,22 +91,36 @@ def run_execute(run_id: int, *, worker: str = "", cancel: threading.Event | None
             state["progress"] = {"check": check, "phase": phase, "fraction": round(overall, 3)}
             on_progress("progress", state["progress"])
         elif kind == "done":
-            run = run_finish(run=run, report=payload)
-            on_progress("finished", {"report": payload})
+            if _stored(lambda: run_finish(run=run, report=payload), run):
+                on_progress("finished", {"report": payload})
         elif kind == "cancelled":
-            run = run_cancel(run=run, reason="" if state["cancel"] else "stopped at the bench")
-            on_progress("finished", {"cancelled": True})
+            if _stored(lambda: run_cancel(run=run, reason="" if state["cancel"] else "stopped at the bench"), run):
+                on_progress("finished", {"cancelled": True})
         else:  # crashed: the worker died or hit a bug outside the checks; the card is not shown healthy
-            from .runner import CardReport
-
             error = str(payload).strip().splitlines()[-1] if payload else "worker crashed"
-            report = CardReport(label=run.device_label, declared=run.unit.gpu_model.slug, verdict=CheckStatus.ERROR,
-                                checks=[CheckResult("worker", CheckStatus.ERROR, error,
-                                                    evidence={"traceback": str(payload)})],
-                                faults=list(run.faults))
-            run = run_finish(run=run, report=report)
-            on_progress("finished", {"report": report, "error": error})
+            _record_error(run, error, on_progress, traceback=str(payload))
 
     run_batch([job], parallel=1, on_event=on_event, tick=tick)
     run.refresh_from_db()
     return run
+
+
+def _stored(store: Callable[[], object], run: TestRun) -> bool:
+    """Store a run's end; False if the run had already been ended elsewhere (the sweep took it for dead)."""
+    try:
+        store()
+        return True
+    except DomainError as exc:  # RunNotQueued from run_finish, InvalidInput from run_cancel
+        log.warning("run %s ended elsewhere before its result could be stored: %s", run.pk, exc)
+        return False
+
+
+def _record_error(run: TestRun, error: str, on_progress: ProgressHook, traceback: str = "") -> None:
+    from .runner import CardReport
+
+    report = CardReport(label=run.device_label, declared=run.unit.gpu_model.slug, verdict=CheckStatus.ERROR,
+                        checks=[CheckResult("worker", CheckStatus.ERROR, error,
+                                            evidence={"traceback": traceback} if traceback else {})],
+                        faults=list(run.faults))
+    if _stored(lambda: run_finish(run=run, report=report), run):
+        on_progress("finished", {"report": report, "error": error})

@@ -1,0 +1,53 @@
+"""run_execute's edges: a run it claimed but cannot prepare ends as an error (never stuck running), and a result
+that arrives after the sweep took the run for dead is dropped, not crashed on."""
+
+import pytest
+
+from inventory.choices import UnitState
+from testbench.checks.base import CheckStatus
+from testbench.choices import RunState
+from testbench.execution import run_execute
+from testbench.models import Bench, BenchSlot
+from testbench.runner import CardReport
+from testbench.services import run_create, run_interrupt
+
+
+@pytest.fixture
+def slot(db):
+    bench = Bench.objects.create(name="exec-bench", simulated=True)
+    return BenchSlot.objects.create(bench=bench, index=0, device={})  # a slot whose device was never recorded
+
+
+@pytest.mark.django_db
+def test_a_claimed_run_that_cannot_be_prepared_ends_as_an_error(make_units, slot):
+    (unit,) = make_units(1)
+    run = run_create(unit=unit, plan="quick", slot=slot)
+    run = run_execute(run.pk, worker="test")
+    unit.refresh_from_db()
+    slot.refresh_from_db()
+    assert run.state == RunState.ERROR and "could not prepare the run" in run.end_reason
+    assert unit.state == UnitState.FAILED and slot.run is None
+
+
+@pytest.mark.django_db
+def test_a_result_after_the_run_was_interrupted_is_dropped(make_units, slot, monkeypatch):
+    import testbench.execution
+    import testbench.workers
+
+    slot.device = {"kind": "simulated", "index": 0, "slug": "geforce-rtx-3080"}
+    slot.save()
+    (unit,) = make_units(1)
+    run = run_create(unit=unit, plan="quick", slot=slot)
+
+    def late_result(jobs, *, parallel, on_event, tick=None):
+        run_interrupt(run=run, reason="no heartbeat")  # the sweep got there first
+        on_event("done", jobs[0].key, CardReport(label="sim0", declared="geforce-rtx-3080",
+                                                 verdict=CheckStatus.PASS))
+        return True
+
+    monkeypatch.setattr(testbench.workers, "run_batch", late_result)
+    monkeypatch.setattr(testbench.execution, "software_versions", lambda identity: {})
+    run = run_execute(run.pk, worker="test")
+    unit.refresh_from_db()
+    assert run.state == RunState.INTERRUPTED and not run.results.exists()
+    assert unit.state == UnitState.QUEUED
