@@ -124,7 +124,9 @@ def bench_run_batch(*, specs: list[DeviceSpec], plan: str, bench_name: str, work
             notify(outcome, event)
 
         try:
-            outcome.run = run_execute(runs[outcome.key], worker=worker, cancel=cancel, on_progress=on_progress)
+            # One run per card here: its process ends with it, rather than idle on to the end of the batch.
+            outcome.run = run_execute(runs[outcome.key], worker=worker, cancel=cancel, on_progress=on_progress,
+                                      keep_process=False)
             if outcome.run.state == "cancelled" and not outcome.cancelled:  # cancelled before it started
                 outcome.cancelled = True
                 notify(outcome, "finished")

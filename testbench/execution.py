@@ -48,11 +48,12 @@ def software_versions(identity: dict) -> dict:
 
 
 def run_execute(run_id: int, *, worker: str = "", cancel: threading.Event | None = None,
-                on_progress: ProgressHook | None = None) -> TestRun:
+                on_progress: ProgressHook | None = None, keep_process: bool = True) -> TestRun:
     """Claim run `run_id` and run it to its end. Raises RunNotQueued if it was claimed or cancelled already (a
     message delivered twice runs once) and SlotBusy if its slot is busy. A cancel requested through the run
-    (API, admin) or through `cancel` stops it between chunks of work."""
-    from .workers import CardJob, run_batch
+    (API, admin) or through `cancel` stops it between chunks of work. The card's process stays up for the slot's
+    next run unless `keep_process` is False."""
+    from .workers import CardJob, card_process
 
     run = TestRun.objects.select_related("unit__gpu_model", "slot", "bench").get(pk=run_id)
     if cancel is not None and cancel.is_set() and run.state == RunState.QUEUED:
@@ -100,7 +101,12 @@ def run_execute(run_id: int, *, worker: str = "", cancel: threading.Event | None
             error = str(payload).strip().splitlines()[-1] if payload else "worker crashed"
             _record_error(run, error, on_progress, traceback=str(payload))
 
-    run_batch([job], parallel=1, on_event=on_event, tick=tick)
+    process = card_process(f"slot:{run.slot_id}", simulated=job.spec.kind == "simulated")
+    try:
+        process.run(job, on_event=on_event, tick=tick)
+    finally:
+        if not keep_process:
+            process.stop()
     run.refresh_from_db()
     return run
 

@@ -1,9 +1,10 @@
-"""A batch of cards at once on this host: one worker process per card, reporting progress and results through a
-queue. No database here: the caller (testbench.batch) turns the events into records.
+"""Card processes: one long-lived process per GPU slot, which runs that slot's runs one after another and reports
+progress and results through a queue. No database here: the caller (testbench.execution) turns events into records.
 
-Why processes: each GPU gets its own CUDA context and Python interpreter, so a hung or crashed driver call takes one
-card down, not the batch; a simulated card computes on one CPU thread in its own process. Processes are spawned, not
-forked, because torch's thread pools and CUDA do not survive a fork.
+Why a process per card: each GPU gets its own CUDA context and interpreter, so a hung or crashed driver call takes
+one card down, not the bench; a simulated card computes on one CPU thread of its own. Why long-lived: starting
+Python and importing torch costs seconds, and a GPU's CUDA context most of one — paid once per slot, not per run.
+Processes are spawned, not forked, because torch's thread pools and CUDA do not survive a fork.
 
 Events, as (kind, key, payload): ("started", key, identity dict) once the card is open, ("progress", key,
 (check, fraction, phase)), ("done", key, CardReport), ("cancelled", key, None), ("crashed", key, text). Every job
@@ -15,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -25,8 +27,11 @@ from .hardware.base import DeviceLost
 from .hardware.discovery import DeviceSpec
 from .reference import ModelReference
 
-CANCEL_GRACE_S = 5.0  # a cancelled check stops between chunks, well within this
-EXIT_GRACE_S = 2.0  # time for a finished worker's last message to arrive
+CANCEL_GRACE_S = 5.0  # a cancelled check stops between chunks, well within this; past it the process is killed
+EXIT_GRACE_S = 2.0  # time for a dead process's last message to arrive
+
+FINAL_EVENTS = frozenset({"done", "cancelled", "crashed"})
+EventHandler = Callable[[str, int, object], None]
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,8 @@ class CardJob:
 
 
 def _die_with_parent() -> None:
-    """Linux: a card's process is killed when its parent dies (a worker SIGKILLed), so no orphan keeps loading a
-    GPU that another bench host's rerun is about to use."""
+    """Linux: a card's process is killed when the thread that started it dies (a worker SIGKILLed), so no orphan
+    keeps loading a GPU that another bench host's rerun is about to use."""
     try:
         import ctypes
 
@@ -51,17 +56,11 @@ def _die_with_parent() -> None:
 
 
 def work(job: CardJob, events, cancel) -> None:
-    """A worker process: open the card, run the plan, send the report."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it cancels through `cancel`
-    _die_with_parent()
+    """One job in a card process: open the card, run the plan, send the report."""
     from .plans import plan_for
     from .runner import CardReport, run_plan
 
     simulated = job.spec.kind == "simulated"
-    if simulated:
-        import torch
-
-        torch.set_num_threads(1)  # a simulated card computes on one CPU thread: cards share the cores fairly
     device = None
     try:
         device = job.spec.open()
@@ -86,85 +85,89 @@ def work(job: CardJob, events, cancel) -> None:
             device.close()
 
 
-def run_batch(jobs: list[CardJob], *, parallel: int, on_event: Callable[[str, int, object], None],
-              tick: Callable[[], bool] | None = None, poll_s: float = 0.2) -> bool:
-    """Run every job, at most `parallel` at once, calling `on_event` in this process for each event, and `tick`
-    (heartbeats; True asks to cancel) between events. A cancel — from `tick`, or Ctrl-C in the main thread —
-    stops running checks between chunks (a worker that does not stop within CANCEL_GRACE_S is terminated) and
-    reports jobs not started as cancelled. Returns False if cancelled."""
-    context = multiprocessing.get_context("spawn")
-    events = context.Queue()
-    cancel = context.Event()
-    waiting = list(jobs)
-    running: dict[int, multiprocessing.process.BaseProcess] = {}
-    ended: set[int] = set()
+def serve(jobs, events, cancel, simulated: bool) -> None:
+    """A card process: run the jobs it is given, one at a time, until it gets None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it cancels through `cancel`
+    _die_with_parent()
+    import torch  # once, here, rather than per run
 
-    def deliver(kind: str, key: int, payload) -> None:
-        if key in ended:
-            return
-        if kind not in ("started", "progress"):
-            ended.add(key)
-        on_event(kind, key, payload)
+    if simulated:
+        torch.set_num_threads(1)  # a simulated card computes on one CPU thread: cards share the cores fairly
+    while (job := jobs.get()) is not None:
+        work(job, events, cancel)
 
-    def receive(timeout: float) -> bool:
-        try:
-            kind, key, payload = events.get(timeout=timeout)
-        except queue.Empty:
-            return False
-        deliver(kind, key, payload)
-        return True
 
-    def reap() -> None:
-        for key, process in list(running.items()):
-            if key in ended:
-                process.join(timeout=EXIT_GRACE_S)
-                running.pop(key)
-            elif not process.is_alive():
-                # Its last message may still be in the pipe; a worker that died without one crashed.
-                deadline = time.monotonic() + EXIT_GRACE_S
-                while key not in ended and time.monotonic() < deadline and receive(0.1):
-                    pass
-                if key not in ended:
-                    deliver("crashed", key, f"worker process exited with code {process.exitcode}")
-                running.pop(key)
+class CardProcess:
+    """A long-lived process for one card slot, fed one job at a time."""
 
-    def cancel_all() -> None:
-        cancel.set()
-        for job in waiting:
-            deliver("cancelled", job.key, None)
-        waiting.clear()
+    def __init__(self, name: str, *, simulated: bool):
+        context = multiprocessing.get_context("spawn")
+        self.jobs, self.events, self.cancel = context.Queue(), context.Queue(), context.Event()
+        self.process = context.Process(target=serve, args=(self.jobs, self.events, self.cancel, simulated),
+                                       name=f"refurb-card-{name}", daemon=True)
+        self.process.start()
 
-    def stop_stragglers() -> None:
-        for key, process in list(running.items()):
-            if process.is_alive():
-                process.terminate()
-            process.join(timeout=EXIT_GRACE_S)
-            deliver("cancelled", key, None)
-            running.pop(key)
+    def alive(self) -> bool:
+        return self.process.is_alive()
 
-    cancelled_at = None
-    try:
-        while waiting or running:
+    def run(self, job: CardJob, *, on_event: EventHandler, tick: Callable[[], bool] | None = None,
+            poll_s: float = 0.2) -> bool:
+        """Run one job, calling `on_event` for each of its events and `tick` between them (heartbeats; True asks
+        to cancel). A cancelled check stops between chunks; a process that does not stop within CANCEL_GRACE_S
+        is killed. Returns False if the job was cancelled."""
+        self.cancel.clear()
+        self.jobs.put(job)
+        cancelled_at = None
+        while True:
             if cancelled_at is None and tick is not None and tick():
-                cancel_all()
+                self.cancel.set()
                 cancelled_at = time.monotonic()
             if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
-                stop_stragglers()
-                continue
-            while waiting and len(running) < parallel:
-                job = waiting.pop(0)
-                process = context.Process(target=work, args=(job, events, cancel), name=f"refurb-{job.spec.label}",
-                                          daemon=True)
-                process.start()
-                running[job.key] = process
-            receive(poll_s)
-            reap()
-        return cancelled_at is None
-    except KeyboardInterrupt:
-        cancel_all()
-        deadline = time.monotonic() + CANCEL_GRACE_S
-        while any(key not in ended for key in running) and time.monotonic() < deadline:
-            receive(0.1)
-        reap()
-        stop_stragglers()
-        return False
+                self.stop()
+                on_event("cancelled", job.key, None)
+                return False
+            try:
+                kind, key, payload = self.events.get(timeout=poll_s)
+            except queue.Empty:
+                if self.process.is_alive():
+                    continue
+                # Its last message may still be in the pipe; a process that died without one crashed.
+                try:
+                    kind, key, payload = self.events.get(timeout=EXIT_GRACE_S)
+                except queue.Empty:
+                    on_event("crashed", job.key, f"worker process exited with code {self.process.exitcode}")
+                    return True
+            if key != job.key:
+                continue  # a late event of an earlier job
+            on_event(kind, key, payload)
+            if kind in FINAL_EVENTS:
+                return cancelled_at is None and kind != "cancelled"
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=EXIT_GRACE_S)
+
+
+_processes: dict[str, CardProcess] = {}
+_processes_lock = threading.Lock()
+
+
+def card_process(slot_key: str, *, simulated: bool) -> CardProcess:
+    """The live card process of a slot, started (again) if there is none."""
+    with _processes_lock:
+        process = _processes.get(slot_key)
+        if process is None or not process.alive():
+            process = _processes[slot_key] = CardProcess(slot_key, simulated=simulated)
+        return process
+
+
+def stop_card_processes() -> None:
+    with _processes_lock:
+        for process in _processes.values():
+            if process.alive():
+                process.jobs.put(None)
+        for process in _processes.values():
+            process.process.join(timeout=EXIT_GRACE_S)
+            process.stop()
+        _processes.clear()

@@ -179,12 +179,15 @@ def test_the_real_command_line_exits_2_on_bad_arguments(tmp_path):
 def test_a_worker_that_crashes_leaves_an_error_result_not_a_card_stuck_in_testing(catalog, monkeypatch):
     import testbench.workers
 
-    def crash_every_job(jobs, *, parallel, on_event, **_):
-        for job in jobs:
+    class CrashingProcess:
+        def run(self, job, *, on_event, tick=None):
             on_event("crashed", job.key, "Traceback (most recent call last):\nRuntimeError: driver went away")
-        return True
+            return True
 
-    monkeypatch.setattr(testbench.workers, "run_batch", crash_every_job)
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(testbench.workers, "card_process", lambda key, simulated: CrashingProcess())
     cards, status = bench("--simulate", "1")
     assert status == 1 and cards[0]["verdict"] == "error"
     assert cards[0]["error"] == "RuntimeError: driver went away"

@@ -39,13 +39,14 @@ def test_a_result_after_the_run_was_interrupted_is_dropped(make_units, slot, mon
     (unit,) = make_units(1)
     run = run_create(unit=unit, plan="quick", slot=slot)
 
-    def late_result(jobs, *, parallel, on_event, tick=None):
-        run_interrupt(run=run, reason="no heartbeat")  # the sweep got there first
-        on_event("done", jobs[0].key, CardReport(label="sim0", declared="geforce-rtx-3080",
+    class LateProcess:
+        def run(self, job, *, on_event, tick=None):
+            run_interrupt(run=run, reason="no heartbeat")  # the sweep got there first
+            on_event("done", job.key, CardReport(label="sim0", declared="geforce-rtx-3080",
                                                  verdict=CheckStatus.PASS))
-        return True
+            return True
 
-    monkeypatch.setattr(testbench.workers, "run_batch", late_result)
+    monkeypatch.setattr(testbench.workers, "card_process", lambda key, simulated: LateProcess())
     monkeypatch.setattr(testbench.execution, "software_versions", lambda identity: {})
     run = run_execute(run.pk, worker="test")
     unit.refresh_from_db()

@@ -1,5 +1,6 @@
-"""Worker processes: one per card, each job ending in exactly one final event, a dead process reported as a crash
-(not a hang, not a pass), and Ctrl-C stopping running checks within seconds."""
+"""Card processes: one long-lived process per slot runs its jobs one after another (Python and torch loaded once),
+each job ends in exactly one final event, a process that dies is reported as a crash (not a hang, not a pass) and
+replaced, and a cancel stops a running check within seconds."""
 
 import os
 import time
@@ -10,7 +11,7 @@ import pytest
 from testbench.hardware.discovery import DeviceSpec, simulated_specs
 from testbench.plans import SIM_TIME_FACTOR
 from testbench.reference import catalog_references
-from testbench.workers import CANCEL_GRACE_S, CardJob, run_batch
+from testbench.workers import CANCEL_GRACE_S, CardJob, CardProcess, card_process, stop_card_processes
 
 pytestmark = pytest.mark.database_independent
 
@@ -19,7 +20,7 @@ RTX_3080 = catalog_references()["geforce-rtx-3080"]
 
 @dataclass(frozen=True)
 class DyingSpec(DeviceSpec):
-    """A card whose worker process dies outright (a segfault in a driver, the OOM killer)."""
+    """A card whose process dies outright (a segfault in a driver, the OOM killer)."""
 
     def open(self):
         os._exit(9)
@@ -31,51 +32,74 @@ class BrokenSpec(DeviceSpec):
         raise RuntimeError("driver said no")
 
 
-def jobs_for(specs, plan="quick"):
-    return [CardJob(key=i, spec=spec, plan=plan, declared=RTX_3080) for i, spec in enumerate(specs)]
+HEALTHY = simulated_specs(1, time_scale=SIM_TIME_FACTOR, models=["geforce-rtx-3080"])[0]
 
 
-def collect(jobs, **kwargs):
+def job(key, spec=HEALTHY, plan="quick"):
+    return CardJob(key=key, spec=spec, plan=plan, declared=RTX_3080)
+
+
+def run_collecting(process, card_job, **kwargs):
     events = []
-    completed = run_batch(jobs, on_event=lambda kind, key, payload: events.append((kind, key, payload)),
-                          **{"parallel": 2, **kwargs})
+    completed = process.run(card_job, on_event=lambda kind, key, payload: events.append((kind, key, payload)),
+                            **kwargs)
     return completed, events
 
 
-def final_events(events):
-    return {key: (kind, payload) for kind, key, payload in events if kind not in ("started", "progress")}
+@pytest.fixture
+def process():
+    card = CardProcess("test", simulated=True)
+    yield card
+    card.stop()
 
 
-def test_every_job_ends_once_and_a_dead_worker_is_a_crash():
-    healthy = simulated_specs(1, time_scale=SIM_TIME_FACTOR, models=["geforce-rtx-3080"])[0]
-    jobs = jobs_for([healthy, DyingSpec("simulated", 1), BrokenSpec("simulated", 2)])
-    completed, events = collect(jobs)
-    assert completed
-    finals = [(kind, key) for kind, key, _ in events if kind not in ("started", "progress")]
-    assert sorted(key for _, key in finals) == [0, 1, 2]  # exactly one final event per job
-    final = final_events(events)
-    assert final[0][0] == "done" and str(final[0][1].verdict) == "pass"
-    assert final[1] == ("crashed", "worker process exited with code 9")
-    assert final[2][0] == "crashed" and "driver said no" in final[2][1]
-    progress = [payload for kind, key, payload in events if kind == "progress" and key == 0]
-    assert progress[0][0] == "identity" and progress[-1] == ("health", 1.0, "done")
+def test_a_card_process_runs_one_job_after_another_without_restarting(process):
+    pid = process.process.pid
+    started = time.monotonic()
+    completed, first = run_collecting(process, job(1))
+    first_s = time.monotonic() - started
+    started = time.monotonic()
+    completed_again, second = run_collecting(process, job(2))
+    second_s = time.monotonic() - started
+    assert completed and completed_again and process.process.pid == pid
+    for key, events in ((1, first), (2, second)):
+        finals = [(kind, k) for kind, k, _ in events if kind in ("done", "cancelled", "crashed")]
+        assert finals == [("done", key)]  # exactly one final event, for this job
+        assert events[0][0] == "started" and events[0][2]["uuid"].startswith("GPU-")
+        assert str(events[-1][2].verdict) == "pass"
+    assert second_s < first_s - 0.5  # no second interpreter start and torch import
 
 
-def test_ctrl_c_cancels_running_checks_within_seconds_and_jobs_not_started():
-    # One slot, three long burn-in cards: Ctrl-C (here raised by the event handler) during the first card.
-    specs = simulated_specs(3, time_scale=SIM_TIME_FACTOR)
-    seen = []
-    stopped_at = []
+def test_a_process_that_dies_is_a_crash_and_the_slot_gets_a_new_one():
+    try:
+        dying = card_process("slot:dying", simulated=True)
+        completed, events = run_collecting(dying, job(1, DyingSpec("simulated", 1)))
+        assert completed and events[-1] == ("crashed", 1, "worker process exited with code 9")
+        replacement = card_process("slot:dying", simulated=True)
+        assert replacement is not dying and replacement.alive()
+        completed, events = run_collecting(replacement, job(2))
+        assert events[-1][0] == "done"
+    finally:
+        stop_card_processes()
+
+
+def test_an_error_outside_the_checks_is_a_crash_and_the_process_carries_on(process):
+    completed, events = run_collecting(process, job(1, BrokenSpec("simulated", 2)))
+    kind, key, text = events[-1]
+    assert (kind, key) == ("crashed", 1) and "driver said no" in text
+    assert process.alive()
+    assert run_collecting(process, job(2))[1][-1][0] == "done"
+
+
+def test_a_cancel_stops_a_running_check_within_seconds_and_keeps_the_process(process):
+    reached = []
 
     def on_event(kind, key, payload):
-        seen.append((kind, key))
-        if kind == "progress" and payload[0] == "vram" and not stopped_at:
-            stopped_at.append(time.monotonic())
-            raise KeyboardInterrupt
+        if kind == "progress" and payload[0] == "thermal" and not reached:
+            reached.append(time.monotonic())
 
-    completed = run_batch(jobs_for(specs, plan="burn-in"), parallel=1, on_event=on_event)
-    took = time.monotonic() - stopped_at[0]
-    assert not completed
-    assert took < CANCEL_GRACE_S
-    finals = [(kind, key) for kind, key in seen if kind not in ("started", "progress")]
-    assert sorted(finals) == [("cancelled", 0), ("cancelled", 1), ("cancelled", 2)]
+    completed = process.run(job(1, plan="burn-in"), on_event=on_event, tick=lambda: bool(reached))
+    took = time.monotonic() - reached[0]
+    assert not completed and took < CANCEL_GRACE_S
+    assert process.alive()  # it stopped between chunks; no kill was needed
+    assert run_collecting(process, job(2))[1][-1][0] == "done"
