@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 
 from inventory.errors import DomainError
 
@@ -27,6 +28,21 @@ from .services import run_cancel, run_finish, run_heartbeat, run_identity_save, 
 log = logging.getLogger(__name__)
 
 ProgressHook = Callable[[str, dict], None]  # (event, {"check", "phase", "fraction", …})
+DB_RETRY_DELAYS_S = (0.5, 1, 2, 4, 8, 15)  # storing a result outlasts a database restart of about half a minute
+
+
+def _with_db_retry(action: Callable[[], object], what: str):
+    """Run a database action, retrying with a fresh connection while the database is away: a card's results
+    are worth waiting for."""
+    for delay in (*DB_RETRY_DELAYS_S, None):
+        try:
+            return action()
+        except DatabaseError as exc:
+            if delay is None:
+                raise
+            log.warning("%s failed (%s); retrying in %s s", what, exc, delay)
+            connection.close()
+            time.sleep(delay)
 
 
 def device_spec_for(run: TestRun) -> DeviceSpec:
@@ -78,13 +94,18 @@ def run_execute(run_id: int, *, worker: str = "", cancel: threading.Event | None
         now = time.monotonic()
         if now - state["beat"] >= interval:
             state["beat"] = now
-            state["cancel"] = run_heartbeat(run=run, progress=state["progress"]) or state["cancel"]
+            try:
+                state["cancel"] = run_heartbeat(run=run, progress=state["progress"]) or state["cancel"]
+            except DatabaseError as exc:  # the database is away: the card runs on, the next beat retries
+                log.warning("heartbeat of run %s failed (%s)", run.pk, exc)
+                connection.close()
         return state["cancel"] or (cancel is not None and cancel.is_set())
 
     def on_event(kind: str, key: int, payload) -> None:
         nonlocal run
         if kind == "started":
-            run_identity_save(run=run, identity=payload, software=software_versions(payload))
+            _with_db_retry(lambda: run_identity_save(run=run, identity=payload, software=software_versions(payload)),
+                           f"recording run {run.pk}'s identity")
             on_progress("started", state["progress"])
         elif kind == "progress":
             check, fraction, phase = payload
@@ -112,9 +133,10 @@ def run_execute(run_id: int, *, worker: str = "", cancel: threading.Event | None
 
 
 def _stored(store: Callable[[], object], run: TestRun) -> bool:
-    """Store a run's end; False if the run had already been ended elsewhere (the sweep took it for dead)."""
+    """Store a run's end, retrying while the database is away; False if the run had already been ended elsewhere
+    (the sweep took it for dead)."""
     try:
-        store()
+        _with_db_retry(store, f"storing run {run.pk}'s end")
         return True
     except DomainError as exc:  # RunNotQueued from run_finish, InvalidInput from run_cancel
         log.warning("run %s ended elsewhere before its result could be stored: %s", run.pk, exc)
