@@ -108,9 +108,10 @@ def run_execute(run_id: int, *, worker: str = "", cancel: threading.Event | None
                            f"recording run {run.pk}'s identity")
             on_progress("started", state["progress"])
         elif kind == "progress":
-            check, fraction, phase = payload
+            check, fraction, phase, telemetry = payload
             overall = (checks.index(check) + fraction) / len(checks) if check in checks else 0.0
-            state["progress"] = {"check": check, "phase": phase, "fraction": round(overall, 3)}
+            state["progress"] = {"check": check, "phase": phase, "fraction": round(overall, 3),
+                                 "telemetry": telemetry or state["progress"].get("telemetry")}
             on_progress("progress", state["progress"])
         elif kind == "done":
             if _stored(lambda: run_finish(run=run, report=payload), run):

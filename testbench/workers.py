@@ -7,8 +7,9 @@ Python and importing torch costs seconds, and a GPU's CUDA context most of one â
 Processes are spawned, not forked, because torch's thread pools and CUDA do not survive a fork.
 
 Events, as (kind, key, payload): ("started", key, identity dict) once the card is open, ("progress", key,
-(check, fraction, phase)), ("done", key, CardReport), ("cancelled", key, None), ("crashed", key, text). Every job
-ends with exactly one of the last three.
+(check, fraction, phase, telemetry)) where telemetry is the latest sensor reading (at most one a second, else
+None), ("done", key, CardReport), ("cancelled", key, None), ("crashed", key, text). Every job ends with exactly one
+of the last three.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .checks.base import Cancelled, CheckResult, CheckStatus
-from .hardware.base import DeviceLost
+from .hardware.base import DeviceLost, throttle_names
 from .hardware.discovery import DeviceSpec
 from .reference import ModelReference
 
+TELEMETRY_EVERY_S = 1.0  # a live sensor reading rides along with progress this often
+LIVE_SENSORS = ("gpu_temp_c", "hotspot_temp_c", "memory_temp_c", "power_w", "power_limit_w", "sm_clock_mhz",
+                "fan_speeds_pct", "utilization_gpu_pct", "pcie_generation", "pcie_width")
 CANCEL_GRACE_S = 5.0  # a cancelled check stops between chunks, well within this; past it the process is killed
 EXIT_GRACE_S = 2.0  # time for a dead process's last message to arrive
 
@@ -62,12 +66,25 @@ def work(job: CardJob, events, cancel) -> None:
 
     simulated = job.spec.kind == "simulated"
     device = None
+    read_at = [0.0]
+
+    def progress(check: str, fraction: float, phase: str) -> None:
+        sample = None
+        if time.monotonic() - read_at[0] >= TELEMETRY_EVERY_S:
+            read_at[0] = time.monotonic()
+            try:
+                reading = device.telemetry()
+                sample = {key: value for key, value in reading.as_dict().items() if key in LIVE_SENSORS}
+                sample["throttle"] = throttle_names(reading.throttle_reasons)
+            except DeviceLost:
+                pass  # the check finds out for itself, and says so in its result
+        events.put(("progress", job.key, (check, fraction, phase, sample)))
+
     try:
         device = job.spec.open()
         events.put(("started", job.key, device.identity().as_dict()))
         report = run_plan(device, declared=job.declared, plan=plan_for(job.plan, simulated=simulated),
-                          progress=lambda check, fraction, phase: events.put(
-                              ("progress", job.key, (check, fraction, phase))),
+                          progress=progress,
                           cancelled=cancel.is_set, fleet=job.fleet, fleet_cards=job.fleet_cards)
         report.faults = list(job.spec.profiles)
         events.put(("done", job.key, report))

@@ -156,6 +156,8 @@ def test_a_running_run_is_cancelled_within_five_seconds(start_bench):
     (run,) = runs_queue(units=[unit], plan="burn-in")
     wait_for(lambda: TestRun.objects.filter(pk=run.pk, progress__check="thermal").exists(), timeout=90,
              what="the run to reach its thermal soak")
+    live = TestRun.objects.get(pk=run.pk).progress  # what GET /api/runs/{id}/ shows while it runs
+    assert live["fraction"] > 0 and live["telemetry"]["power_w"] > 0
     asked = time.monotonic()
     run_cancel_request(run=run, to_state=UnitState.ON_HOLD, reason="customer pulled the card")
     wait_for(lambda: TestRun.objects.filter(pk=run.pk, state=RunState.CANCELLED).exists(), timeout=10,

@@ -68,6 +68,9 @@ def test_a_card_process_runs_one_job_after_another_without_restarting(process):
         assert events[0][0] == "started" and events[0][2]["uuid"].startswith("GPU-")
         assert str(events[-1][2].verdict) == "pass"
     assert second_s < first_s - 0.5  # no second interpreter start and torch import
+    # Progress carries a live sensor reading now and then, for the technician's screen.
+    readings = [payload[3] for kind, _, payload in first if kind == "progress" and payload[3]]
+    assert readings and readings[0]["gpu_temp_c"] > 20 and "throttle" in readings[0]
 
 
 def test_a_process_that_dies_is_a_crash_and_the_slot_gets_a_new_one():
