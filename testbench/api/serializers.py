@@ -92,6 +92,8 @@ class RunDetailSerializer(RunSerializer):
 class RunQueueSerializer(serializers.Serializer):
     units = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), many=True, allow_empty=False)
     plan = serializers.ChoiceField(choices=list(PLANS), default="quick")
+    bench = serializers.SlugRelatedField(slug_field="name", queryset=Bench.objects.all(), required=False,
+                                         help_text="Only if every card is seated in this bench (a check, not a move)")
 
     def validate_units(self, units):
         if len({u.pk for u in units}) != len(units):

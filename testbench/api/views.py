@@ -65,7 +65,7 @@ class RunViewSet(ActionPermsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyMod
         serializer = RunQueueSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         runs = runs_queue(units=serializer.validated_data["units"], plan=serializer.validated_data["plan"],
-                          actor=request.user)
+                          bench=serializer.validated_data.get("bench"), actor=request.user)
         fresh = self.get_queryset().in_bulk([r.pk for r in runs])
         return Response(RunSerializer([fresh[r.pk] for r in runs], many=True, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)

@@ -240,9 +240,10 @@ def runs_dispatch(runs: list[TestRun]) -> None:
         transaction.on_commit(lambda run_id=run.pk: dispatch_run(run_id))
 
 
-def runs_queue(*, units: list[Unit], plan: str, actor=None) -> list[TestRun]:
+def runs_queue(*, units: list[Unit], plan: str, bench: Bench | None = None, actor=None) -> list[TestRun]:
     """Queue a run for each card in the slot where it is seated, and send them to their benches on commit. All or
-    nothing: a card not seated, or not testable, refuses the whole request with every reason."""
+    nothing: a card not seated (or, with `bench`, seated elsewhere), or not testable, refuses the whole request
+    with every reason."""
     from ..plans import PLANS
 
     if plan not in PLANS:
@@ -252,6 +253,8 @@ def runs_queue(*, units: list[Unit], plan: str, actor=None) -> list[TestRun]:
     for unit in units:
         if unit.pk not in seats:
             errors.append(f"{unit.asset_tag} is not seated in a bench slot")
+        elif bench is not None and seats[unit.pk].bench_id != bench.pk:
+            errors.append(f"{unit.asset_tag} is seated in {seats[unit.pk].bench.name}, not {bench.name}")
     if errors:
         raise InvalidInput({"units": errors})
     with transaction.atomic():

@@ -74,6 +74,15 @@ def test_queueing_is_all_or_nothing_with_reasons(seated, make_units, technician,
     again = client.post("/api/runs/", {"units": [units[0].pk]}, format="json")
     assert again.status_code == 400 and "already has a queued or running test run" in str(again.json())
     assert client_for(reseller).post("/api/runs/", {"units": [units[1].pk]}, format="json").status_code == 403
+    from testbench.models import Bench
+
+    Bench.objects.create(name="bench-elsewhere", simulated=True)
+    wrong = client.post("/api/runs/", {"units": [units[1].pk], "bench": "bench-elsewhere"}, format="json")
+    assert wrong.status_code == 400
+    assert wrong.json() == {"units": [f"{units[1].asset_tag} is seated in bench-9, not bench-elsewhere"]}
+    assert client.post("/api/runs/", {"units": [units[1].pk], "bench": "nope"}, format="json").status_code == 400
+    assert client.post("/api/runs/", {"units": [units[1].pk], "bench": "bench-9"},
+                       format="json").status_code == 201
 
 
 @pytest.mark.django_db
