@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
 
 from inventory.errors import DomainError
@@ -23,7 +24,7 @@ from .hardware.base import DeviceLost
 from .hardware.discovery import DeviceSpec
 from .models import TestRun
 from .plans import plan_for
-from .services import bench_register, run_create, unit_untestable_reason
+from .services import bench_register, run_cancel, run_create, run_sweep, unit_untestable_reason
 
 
 @dataclass
@@ -86,6 +87,11 @@ def bench_run_batch(*, specs: list[DeviceSpec], plan: str, bench_name: str, work
     checks = list(plan_for(plan, simulated=simulated))
     outcomes = [CardOutcome(key=i, label=spec.label, checks=checks, faults=list(spec.profiles))
                 for i, spec in enumerate(specs)]
+    # Runs left by a bench run that was killed: interrupted (running, silent) or cancelled (queued, never sent).
+    run_sweep()
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        for leftover in TestRun.objects.filter(bench__name=bench_name, state="queued"):
+            run_cancel(run=leftover, reason="left queued by an earlier bench run that did not finish")
     devices = []
     for outcome, spec in zip(outcomes, specs, strict=True):
         try:
@@ -130,6 +136,9 @@ def bench_run_batch(*, specs: list[DeviceSpec], plan: str, bench_name: str, work
             if outcome.run.state == "cancelled" and not outcome.cancelled:  # cancelled before it started
                 outcome.cancelled = True
                 notify(outcome, "finished")
+        except DomainError as exc:  # e.g. cancelled in the admin before a thread took it up
+            outcome.error = str(exc)
+            notify(outcome, "finished")
         finally:
             connection.close()  # this thread's database connection
 

@@ -3,7 +3,9 @@ default — to a background thread of this process running the same task."""
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -14,10 +16,21 @@ _lock = threading.Lock()
 
 
 def _run_locally(run_id: int) -> None:
-    from .tasks import execute_run
+    """The embedded default's worker: the same run_execute the Celery task calls, with the task's retry on a busy
+    slot as a wait (an eager Celery retry would re-run at once, ignoring its countdown)."""
+    from .execution import run_execute
+    from .services import RunNotQueued, SlotBusy, run_sweep
 
     try:
-        execute_run.apply(args=(run_id,))
+        run_sweep()  # no bench host sweeps for this process: its own dead runs are found here
+        while True:
+            try:
+                run_execute(run_id, worker=f"local@{socket.gethostname()}")
+                return
+            except SlotBusy:
+                time.sleep(settings.REFURB_SLOT_RETRY_S)
+            except RunNotQueued:
+                return
     finally:
         connection.close()
 

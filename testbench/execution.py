@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
-from inventory.errors import DomainError
+from inventory.errors import IllegalTransition
 
 from .checks.base import CheckResult, CheckStatus
 from .choices import RunState
@@ -23,7 +23,7 @@ from .models import TestRun
 from .plans import plan_for
 from .reference import reference_from_model
 from .selectors import fleet_baseline
-from .services import run_cancel, run_finish, run_heartbeat, run_identity_save, run_start
+from .services import RunNotQueued, run_cancel, run_finish, run_heartbeat, run_identity_save, run_start
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _with_db_retry(action: Callable[[], object], what: str):
     for delay in (*DB_RETRY_DELAYS_S, None):
         try:
             return action()
-        except DatabaseError as exc:
+        except (OperationalError, InterfaceError) as exc:  # the connection, not the data
             if delay is None:
                 raise
             log.warning("%s failed (%s); retrying in %s s", what, exc, delay)
@@ -54,80 +54,84 @@ def device_spec_for(run: TestRun) -> DeviceSpec:
     return DeviceSpec(**fields)
 
 
-def software_versions(identity: dict) -> dict:
-    from importlib.metadata import version
-
-    import torch
-
-    return {"refurb": version("refurb"), "torch": torch.__version__, "cuda": torch.version.cuda,
-            "driver": identity.get("driver_version"), "cuda_driver": identity.get("cuda_version")}
-
-
 def run_execute(run_id: int, *, worker: str = "", cancel: threading.Event | None = None,
                 on_progress: ProgressHook | None = None, keep_process: bool = True) -> TestRun:
     """Claim run `run_id` and run it to its end. Raises RunNotQueued if it was claimed or cancelled already (a
     message delivered twice runs once) and SlotBusy if its slot is busy. A cancel requested through the run
-    (API, admin) or through `cancel` stops it between chunks of work. The card's process stays up for the slot's
-    next run unless `keep_process` is False."""
+    (API, admin) or through `cancel` stops it between chunks of work, and so does the run ending elsewhere (the
+    sweep took it for dead). The card's process stays up for the slot's next run unless `keep_process` is False."""
     from .workers import CardJob, card_process
 
     run = TestRun.objects.select_related("unit__gpu_model", "slot", "bench").get(pk=run_id)
     if cancel is not None and cancel.is_set() and run.state == RunState.QUEUED:
         return run_cancel(run=run, reason="stopped at the bench before it started")
-    run = run_start(run=run, worker=worker)
+    try:
+        run = run_start(run=run, worker=worker)
+    except IllegalTransition as exc:  # the card was moved by hand (on hold, back to inspection) while queued
+        return run_cancel(run=run, reason=f"the card cannot start testing: {exc}")
     on_progress = on_progress or (lambda event, info: None)
-    simulated = run.bench.simulated if run.bench else False
-    checks = list(plan_for(run.plan, simulated=simulated))
+    process = None
     try:
-        fleet, cards = fleet_baseline(gpu_model_id=run.unit.gpu_model_id, simulated=simulated)
-        job = CardJob(key=run.pk, spec=device_spec_for(run), plan=run.plan,
-                      declared=reference_from_model(run.unit.gpu_model), fleet=fleet, fleet_cards=cards)
-    except Exception as exc:  # claimed but cannot be run: an error result, not a run left running
-        _record_error(run, f"could not prepare the run: {type(exc).__name__}: {exc}", on_progress)
-        run.refresh_from_db()
-        return run
-    interval = settings.REFURB_RUN_HEARTBEAT_S
-    state = {"beat": time.monotonic(), "cancel": False, "progress": {"check": "", "phase": "starting",
-                                                                    "fraction": 0.0}}
+        simulated = run.bench.simulated if run.bench else False
+        try:
+            checks = list(plan_for(run.plan, simulated=simulated))
+            fleet, cards = fleet_baseline(gpu_model_id=run.unit.gpu_model_id, simulated=simulated)
+            job = CardJob(key=run.pk, spec=device_spec_for(run), plan=run.plan,
+                          declared=reference_from_model(run.unit.gpu_model), fleet=fleet, fleet_cards=cards)
+        except Exception as exc:  # claimed but cannot be run: an error result, not a run left running
+            _record_error(run, f"could not prepare the run: {type(exc).__name__}: {exc}", on_progress)
+            run.refresh_from_db()
+            return run
+        interval = settings.REFURB_RUN_HEARTBEAT_S
+        state = {"beat": time.monotonic(), "stop": False, "ended_elsewhere": False,
+                 "progress": {"check": "", "phase": "starting", "fraction": 0.0}}
 
-    def tick() -> bool:
-        now = time.monotonic()
-        if now - state["beat"] >= interval:
-            state["beat"] = now
-            try:
-                state["cancel"] = run_heartbeat(run=run, progress=state["progress"]) or state["cancel"]
-            except DatabaseError as exc:  # the database is away: the card runs on, the next beat retries
-                log.warning("heartbeat of run %s failed (%s)", run.pk, exc)
-                connection.close()
-        return state["cancel"] or (cancel is not None and cancel.is_set())
+        def tick() -> bool:
+            now = time.monotonic()
+            if now - state["beat"] >= interval:
+                state["beat"] = now
+                try:
+                    state["stop"] = run_heartbeat(run=run, progress=state["progress"]) or state["stop"]
+                except DatabaseError as exc:  # the database is away: the card runs on, the next beat retries
+                    log.warning("heartbeat of run %s failed (%s)", run.pk, exc)
+                    connection.close()
+            return state["stop"] or (cancel is not None and cancel.is_set())
 
-    def on_event(kind: str, key: int, payload) -> None:
-        nonlocal run
-        if kind == "started":
-            _with_db_retry(lambda: run_identity_save(run=run, identity=payload, software=software_versions(payload)),
-                           f"recording run {run.pk}'s identity")
-            on_progress("started", state["progress"])
-        elif kind == "progress":
-            check, fraction, phase, telemetry = payload
-            overall = (checks.index(check) + fraction) / len(checks) if check in checks else 0.0
-            state["progress"] = {"check": check, "phase": phase, "fraction": round(overall, 3),
-                                 "telemetry": telemetry or state["progress"].get("telemetry")}
-            on_progress("progress", state["progress"])
-        elif kind == "done":
-            if _stored(lambda: run_finish(run=run, report=payload), run):
-                on_progress("finished", {"report": payload})
-        elif kind == "cancelled":
-            if _stored(lambda: run_cancel(run=run, reason="" if state["cancel"] else "stopped at the bench"), run):
-                on_progress("finished", {"cancelled": True})
-        else:  # crashed: the worker died or hit a bug outside the checks; the card is not shown healthy
-            error = str(payload).strip().splitlines()[-1] if payload else "worker crashed"
-            _record_error(run, error, on_progress, traceback=str(payload))
+        def on_event(kind: str, key: int, payload) -> None:
+            if kind == "started":
+                _with_db_retry(lambda: run_identity_save(run=run, identity=payload["identity"],
+                                                         software=payload["software"]),
+                               f"recording run {run.pk}'s identity")
+                on_progress("started", state["progress"])
+            elif kind == "progress":
+                check, fraction, phase, telemetry = payload
+                overall = (checks.index(check) + fraction) / len(checks) if check in checks else 0.0
+                state["progress"] = {"check": check, "phase": phase, "fraction": round(overall, 3),
+                                     "telemetry": telemetry or state["progress"].get("telemetry")}
+                on_progress("progress", state["progress"])
+            elif kind == "done":
+                if _stored(lambda: run_finish(run=run, report=payload), run):
+                    on_progress("finished", {"report": payload})
+            elif kind == "cancelled":
+                if _stored(lambda: run_cancel(run=run, reason="" if state["stop"] else "stopped at the bench"),
+                           run):
+                    on_progress("finished", {"cancelled": True})
+            else:  # crashed: the process died or hit a bug outside the checks; the card is not shown healthy
+                error = str(payload).strip().splitlines()[-1] if payload else "worker crashed"
+                _record_error(run, error, on_progress, traceback=str(payload))
 
-    process = card_process(f"slot:{run.slot_id}", simulated=job.spec.kind == "simulated")
-    try:
+        process = card_process(f"slot:{run.slot_id}", simulated=job.spec.kind == "simulated")
         process.run(job, on_event=on_event, tick=tick)
+    except BaseException as exc:  # the bench itself failed mid-run: stop the card, record what is known, re-raise
+        if process is not None:
+            process.stop()
+        try:
+            _record_error(run, f"the bench failed during the run: {type(exc).__name__}: {exc}", on_progress)
+        except Exception:  # the database may be what failed; the sweep will interrupt the run then
+            log.exception("run %s: could not record the bench's failure", run.pk)
+        raise
     finally:
-        if not keep_process:
+        if process is not None and not keep_process:
             process.stop()
     run.refresh_from_db()
     return run
@@ -139,7 +143,7 @@ def _stored(store: Callable[[], object], run: TestRun) -> bool:
     try:
         _with_db_retry(store, f"storing run {run.pk}'s end")
         return True
-    except DomainError as exc:  # RunNotQueued from run_finish, InvalidInput from run_cancel
+    except RunNotQueued as exc:
         log.warning("run %s ended elsewhere before its result could be stored: %s", run.pk, exc)
         return False
 

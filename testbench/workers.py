@@ -6,7 +6,7 @@ one card down, not the bench; a simulated card computes on one CPU thread of its
 Python and importing torch costs seconds, and a GPU's CUDA context most of one — paid once per slot, not per run.
 Processes are spawned, not forked, because torch's thread pools and CUDA do not survive a fork.
 
-Events, as (kind, key, payload): ("started", key, identity dict) once the card is open, ("progress", key,
+Events, as (kind, key, payload): ("started", key, {"identity", "software"}) once the card is open, ("progress", key,
 (check, fraction, phase, telemetry)) where telemetry is the latest sensor reading (at most one a second, else
 None), ("done", key, CardReport), ("cancelled", key, None), ("crashed", key, text). Every job ends with exactly one
 of the last three.
@@ -59,6 +59,16 @@ def _die_with_parent() -> None:
         pass
 
 
+def software_versions(identity: dict) -> dict:
+    """What the run ran under (read here, in the card's process: web and bench-run processes never load torch)."""
+    from importlib.metadata import version
+
+    import torch
+
+    return {"refurb": version("refurb"), "torch": torch.__version__, "cuda": torch.version.cuda,
+            "driver": identity.get("driver_version"), "cuda_driver": identity.get("cuda_version")}
+
+
 def work(job: CardJob, events, cancel) -> None:
     """One job in a card process: open the card, run the plan, send the report."""
     from .plans import plan_for
@@ -82,7 +92,8 @@ def work(job: CardJob, events, cancel) -> None:
 
     try:
         device = job.spec.open()
-        events.put(("started", job.key, device.identity().as_dict()))
+        identity = device.identity().as_dict()
+        events.put(("started", job.key, {"identity": identity, "software": software_versions(identity)}))
         report = run_plan(device, declared=job.declared, plan=plan_for(job.plan, simulated=simulated),
                           progress=progress,
                           cancelled=cancel.is_set, fleet=job.fleet, fleet_cards=job.fleet_cards)
@@ -123,6 +134,7 @@ class CardProcess:
         self.process = context.Process(target=serve, args=(self.jobs, self.events, self.cancel, simulated),
                                        name=f"refurb-card-{name}", daemon=True)
         self.process.start()
+        self.busy = threading.Lock()  # one job at a time: two readers of one event queue would eat each other's
 
     def alive(self) -> bool:
         return self.process.is_alive()
@@ -132,6 +144,14 @@ class CardProcess:
         """Run one job, calling `on_event` for each of its events and `tick` between them (heartbeats; True asks
         to cancel). A cancelled check stops between chunks; a process that does not stop within CANCEL_GRACE_S
         is killed. Returns False if the job was cancelled."""
+        if not self.busy.acquire(blocking=False):
+            raise RuntimeError(f"{self.process.name} is busy with another job")
+        try:
+            return self._run(job, on_event=on_event, tick=tick, poll_s=poll_s)
+        finally:
+            self.busy.release()
+
+    def _run(self, job: CardJob, *, on_event: EventHandler, tick, poll_s: float) -> bool:
         self.cancel.clear()
         self.jobs.put(job)
         cancelled_at = None
@@ -164,6 +184,9 @@ class CardProcess:
         if self.process.is_alive():
             self.process.terminate()
         self.process.join(timeout=EXIT_GRACE_S)
+        if self.process.is_alive():  # stuck in a driver call and deaf to SIGTERM
+            self.process.kill()
+            self.process.join(timeout=EXIT_GRACE_S)
 
 
 _processes: dict[str, CardProcess] = {}
@@ -171,9 +194,12 @@ _processes_lock = threading.Lock()
 
 
 def card_process(slot_key: str, *, simulated: bool) -> CardProcess:
-    """The live card process of a slot, started (again) if there is none."""
+    """The live card process of a slot, started (again) if there is none. One still busy belongs to a run that
+    ended without it (the slot's claim says only one run is active): it is stopped, and its job with it."""
     with _processes_lock:
         process = _processes.get(slot_key)
+        if process is not None and process.alive() and process.busy.locked():
+            process.stop()
         if process is None or not process.alive():
             process = _processes[slot_key] = CardProcess(slot_key, simulated=simulated)
         return process

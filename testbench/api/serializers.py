@@ -90,17 +90,20 @@ class RunDetailSerializer(RunSerializer):
 
 
 class RunQueueSerializer(serializers.Serializer):
-    units = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), many=True, allow_empty=False)
+    units = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                  allow_empty=False, max_length=1000, help_text="Unit ids, at most 1000")
     plan = serializers.ChoiceField(choices=list(PLANS), default="quick")
     bench = serializers.SlugRelatedField(slug_field="name", queryset=Bench.objects.all(), required=False,
                                          help_text="Only if every card is seated in this bench (a check, not a move)")
 
-    def validate_units(self, units):
-        if len({u.pk for u in units}) != len(units):
+    def validate_units(self, ids):
+        if len(set(ids)) != len(ids):
             raise serializers.ValidationError("a card is listed twice")
-        if len(units) > 1000:
-            raise serializers.ValidationError("at most 1000 cards per request")
-        return units
+        found = Unit.objects.in_bulk(ids)  # one query, whatever the count
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise serializers.ValidationError(f"no unit with id {', '.join(map(str, missing[:10]))}")
+        return [found[i] for i in ids]
 
 
 class RunCancelSerializer(serializers.Serializer):

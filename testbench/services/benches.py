@@ -138,8 +138,9 @@ def slot_seat(*, slot: BenchSlot, unit: Unit | None) -> BenchSlot:
     busy with a run keeps its card until the run ends."""
     with transaction.atomic():
         slot = BenchSlot.objects.select_for_update().get(pk=slot.pk)
-        if slot.run_id is not None:
-            raise BenchRefused(f"slot {slot} is running test run {slot.run_id}")
+        active = slot.runs.filter(state__in=["queued", "running"]).values_list("pk", flat=True).first()
+        if slot.run_id is not None or active is not None:
+            raise BenchRefused(f"slot {slot} has test run {slot.run_id or active} queued or running")
         if unit is not None:
             BenchSlot.objects.filter(unit=unit).exclude(pk=slot.pk).update(unit=None)
         slot.unit = unit

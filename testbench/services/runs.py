@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from inventory.choices import UnitState
@@ -81,10 +82,11 @@ def run_start(*, run: TestRun, identity: dict | None = None, software: dict | No
     """Claim a queued run (UPDATE … WHERE state = 'queued') and its slot (… WHERE run IS NULL), and move its card
     to testing — all or nothing. A second claim of the same run raises RunNotQueued (so a redelivered message runs
     nothing); a busy slot raises SlotBusy and leaves the run queued."""
-    now = timezone.now()
     with transaction.atomic():
+        # Heartbeat times are the database's clock: the sweep compares them with the same clock, whatever the
+        # bench hosts' own clocks say.
         claimed = TestRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
-            state=RunState.RUNNING, started_at=now, heartbeat_at=now, worker=worker[:128],
+            state=RunState.RUNNING, started_at=Now(), heartbeat_at=Now(), worker=worker[:128],
             identity=_json_safe(identity or {}), software=software or {})
         if not claimed:
             raise RunNotQueued(f"run {run.pk} is not queued")
@@ -104,11 +106,13 @@ def run_identity_save(*, run: TestRun, identity: dict, software: dict) -> None:
 
 
 def run_heartbeat(*, run: TestRun, progress: dict | None = None) -> bool:
-    """A running run's sign of life (and how far it has got). Returns True if a cancel was asked for."""
-    changes = {"heartbeat_at": timezone.now()}
+    """A running run's sign of life (and how far it has got). Returns True if it should stop: a cancel was asked
+    for, or it is no longer running (the sweep took it for dead, or it was ended by hand)."""
+    changes = {"heartbeat_at": Now()}
     if progress is not None:
         changes["progress"] = _json_safe(progress)
-    TestRun.objects.filter(pk=run.pk, state=RunState.RUNNING).update(**changes)
+    if not TestRun.objects.filter(pk=run.pk, state=RunState.RUNNING).update(**changes):
+        return True
     return TestRun.objects.filter(pk=run.pk, cancel_requested_at__isnull=False).exists()
 
 
@@ -143,8 +147,12 @@ def run_finish(*, run: TestRun, report) -> TestRun:
             run.end_reason = "; ".join(failing)[:2000]
         run.save(update_fields=["verdict", "state", "finished_at", "progress", "end_reason"])
         _release_slot(run)
+        unit = Unit.objects.select_for_update().get(pk=run.unit_id)
+        if unit.state != UnitState.TESTING:
+            # Moved by hand mid-run (put on hold, say): the results stand, the card stays where it was put.
+            return run
         unit_transition(
-            unit=run.unit_id,
+            unit=unit,
             to_state=UnitState.TESTED if verdict in (Verdict.PASS, Verdict.WARN) else UnitState.FAILED,
             actor_label=run.device_label or "bench",
             reason=f"{run.plan} test run {run.pk}: {verdict}" + (f" ({'; '.join(failing)[:500]})" if failing else ""),
@@ -195,18 +203,21 @@ def run_cancel(*, run: TestRun, reason: str = "", to_state: str = "", actor=None
     with transaction.atomic():
         run = TestRun.objects.select_for_update().get(pk=run.pk)
         if run.state not in ACTIVE_RUN_STATES:
-            raise InvalidInput({"state": [f"run {run.pk} is {run.state}; only a queued or running run can be "
-                                          "cancelled"]})
+            raise RunNotQueued(f"run {run.pk} is {run.state}, not queued or running")
         return _end(run, RunState.CANCELLED, reason or run.end_reason or "cancelled",
                     to_state or run.cancel_to or UnitState.QUEUED, actor)
 
 
-def run_interrupt(*, run: TestRun, reason: str) -> TestRun | None:
+def run_interrupt(*, run: TestRun, reason: str, stale_after_s: float | None = None) -> TestRun | None:
     """A running run whose worker died: it ends `interrupted` and its card goes back to the queue — or on hold
-    after INTERRUPTS_BEFORE_HOLD interruptions in a row. None if the run was no longer running."""
+    after INTERRUPTS_BEFORE_HOLD interruptions in a row. None if the run was no longer running (or, with
+    `stale_after_s`, no longer stale: a heartbeat came in meanwhile)."""
     with transaction.atomic():
         run = TestRun.objects.select_for_update().get(pk=run.pk)
         if run.state != RunState.RUNNING:
+            return None
+        if stale_after_s is not None and not TestRun.objects.filter(
+                pk=run.pk, heartbeat_at__lt=Now() - timedelta(seconds=stale_after_s)).exists():
             return None
         recent = list(TestRun.objects.filter(unit_id=run.unit_id).exclude(pk=run.pk)
                       .order_by("-created_at", "-id").values_list("state", flat=True)[:INTERRUPTS_BEFORE_HOLD - 1])
@@ -221,11 +232,12 @@ def run_sweep(*, stale_after_s: float | None = None) -> list[TestRun]:
     """Mark running runs with no heartbeat for `stale_after_s` interrupted (a worker killed, a host gone). Safe to
     run anywhere and often: each run is re-checked under its row lock."""
     stale_after_s = settings.REFURB_RUN_STALE_AFTER_S if stale_after_s is None else stale_after_s
-    cutoff = timezone.now() - timedelta(seconds=stale_after_s)
+    cutoff = Now() - timedelta(seconds=stale_after_s)  # the database's clock, as the heartbeats are
     interrupted = []
     for run in TestRun.objects.filter(state=RunState.RUNNING, heartbeat_at__lt=cutoff).select_related("bench"):
         seen = run.heartbeat_at.isoformat(timespec="seconds")
-        ended = run_interrupt(run=run, reason=f"no heartbeat from {run.worker or 'its worker'} since {seen}")
+        ended = run_interrupt(run=run, reason=f"no heartbeat from {run.worker or 'its worker'} since {seen}",
+                              stale_after_s=stale_after_s)
         if ended is not None:
             interrupted.append(ended)
     return interrupted

@@ -70,6 +70,9 @@ def test_queueing_is_all_or_nothing_with_reasons(seated, make_units, technician,
                        format="json").status_code == 400
     assert client.post("/api/runs/", {"units": []}, format="json").json() == {
         "units": ["This list may not be empty."]}
+    assert client.post("/api/runs/", {"units": [987654]}, format="json").json() == {
+        "units": ["no unit with id 987654"]}
+    assert client.post("/api/runs/", {"units": [2**70]}, format="json").status_code == 400
     client.post("/api/runs/", {"units": [units[0].pk]}, format="json")
     again = client.post("/api/runs/", {"units": [units[0].pk]}, format="json")
     assert again.status_code == 400 and "already has a queued or running test run" in str(again.json())

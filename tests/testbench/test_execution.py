@@ -31,7 +31,6 @@ def test_a_claimed_run_that_cannot_be_prepared_ends_as_an_error(make_units, slot
 
 @pytest.mark.django_db
 def test_a_result_after_the_run_was_interrupted_is_dropped(make_units, slot, monkeypatch):
-    import testbench.execution
     import testbench.workers
 
     slot.device = {"kind": "simulated", "index": 0, "slug": "geforce-rtx-3080"}
@@ -47,8 +46,20 @@ def test_a_result_after_the_run_was_interrupted_is_dropped(make_units, slot, mon
             return True
 
     monkeypatch.setattr(testbench.workers, "card_process", lambda key, simulated: LateProcess())
-    monkeypatch.setattr(testbench.execution, "software_versions", lambda identity: {})
     run = run_execute(run.pk, worker="test")
     unit.refresh_from_db()
     assert run.state == RunState.INTERRUPTED and not run.results.exists()
     assert unit.state == UnitState.QUEUED
+
+
+@pytest.mark.django_db
+def test_a_card_put_on_hold_while_queued_has_its_run_cancelled(make_units, slot):
+    from inventory.services import unit_transition
+
+    (unit,) = make_units(1)
+    run = run_create(unit=unit, plan="quick", slot=slot)
+    unit_transition(unit=unit, to_state=UnitState.ON_HOLD, actor_label="test", reason="wrong lot")
+    run = run_execute(run.pk, worker="test")
+    unit.refresh_from_db()
+    assert run.state == RunState.CANCELLED and "cannot start testing" in run.end_reason
+    assert unit.state == UnitState.ON_HOLD

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from inventory.choices import UnitState
 from inventory.errors import IllegalTransition, InvalidInput
@@ -130,3 +131,48 @@ def test_a_scrapped_card_cannot_be_queued(make_units, bench):
     with pytest.raises(IllegalTransition, match="cannot move a unit from 'scrapped' to 'queued'"):
         run_create(unit=unit, plan="quick", bench=bench)
     assert not unit.test_runs.exists()
+
+
+@pytest.mark.django_db
+def test_heartbeats_and_the_sweep_use_the_database_clock_and_a_dead_run_is_told_to_stop(make_units, bench):
+    from django.db.models.functions import Now
+
+    from testbench.services import run_heartbeat, run_interrupt, run_sweep
+
+    slot = BenchSlot.objects.create(bench=bench, index=0, device={"kind": "simulated", "index": 0})
+    (unit,) = make_units(1)
+    run = run_start(run=run_create(unit=unit, plan="quick", slot=slot), worker="w@host")
+    assert run_heartbeat(run=run, progress={"check": "vram"}) is False  # alive, no cancel asked
+    assert run_sweep(stale_after_s=30) == []
+    # A heartbeat that lands between the sweep's query and its lock keeps the run alive.
+    assert run_interrupt(run=run, reason="x", stale_after_s=30) is None
+    TestRun.objects.filter(pk=run.pk).update(heartbeat_at=Now() - timezone.timedelta(seconds=31))
+    (swept,) = run_sweep(stale_after_s=30)
+    assert swept.state == RunState.INTERRUPTED and "no heartbeat from w@host" in swept.end_reason
+    slot.refresh_from_db()
+    assert slot.run is None
+    assert run_heartbeat(run=run) is True  # its executor, if alive after all, learns to stop
+
+
+@pytest.mark.django_db
+def test_a_card_moved_by_hand_mid_run_keeps_its_place_and_the_results_stand(make_units, bench):
+    unit = make_units(1)[0]
+    run = run_start(run=run_create(unit=unit, plan="quick", bench=bench))
+    unit_transition(unit=unit, to_state=UnitState.ON_HOLD, actor_label="test", reason="customer dispute")
+    _, report = simulated_report("healthy")
+    run = run_finish(run=run, report=report)
+    unit.refresh_from_db()
+    assert run.state == RunState.PASSED and run.results.count() == len(report.checks)
+    assert unit.state == UnitState.ON_HOLD
+
+
+@pytest.mark.django_db
+def test_a_slot_with_a_queued_run_cannot_be_reseated(make_units, bench):
+    from testbench.services import BenchRefused, slot_seat
+
+    slot = BenchSlot.objects.create(bench=bench, index=0, device={"kind": "simulated", "index": 0})
+    first, second = make_units(2)
+    slot_seat(slot=slot, unit=first)
+    run_create(unit=first, plan="quick", slot=slot)
+    with pytest.raises(BenchRefused, match="queued or running"):
+        slot_seat(slot=slot, unit=second)

@@ -65,7 +65,8 @@ def test_a_card_process_runs_one_job_after_another_without_restarting(process):
     for key, events in ((1, first), (2, second)):
         finals = [(kind, k) for kind, k, _ in events if kind in ("done", "cancelled", "crashed")]
         assert finals == [("done", key)]  # exactly one final event, for this job
-        assert events[0][0] == "started" and events[0][2]["uuid"].startswith("GPU-")
+        assert events[0][0] == "started" and events[0][2]["identity"]["uuid"].startswith("GPU-")
+        assert events[0][2]["software"]["torch"]
         assert str(events[-1][2].verdict) == "pass"
     assert second_s < first_s - 0.5  # no second interpreter start and torch import
     # Progress carries a live sensor reading now and then, for the technician's screen.
@@ -106,3 +107,14 @@ def test_a_cancel_stops_a_running_check_within_seconds_and_keeps_the_process(pro
     assert not completed and took < CANCEL_GRACE_S
     assert process.alive()  # it stopped between chunks; no kill was needed
     assert run_collecting(process, job(2))[1][-1][0] == "done"
+
+
+def test_a_slot_whose_process_is_still_busy_gets_a_fresh_one():
+    # Only one run is active per slot, so a busy process belongs to a run that ended without it: it goes.
+    try:
+        old = card_process("slot:busy", simulated=True)
+        old.busy.acquire()
+        fresh = card_process("slot:busy", simulated=True)
+        assert fresh is not old and not old.alive() and fresh.alive()
+    finally:
+        stop_card_processes()
