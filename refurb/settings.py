@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "inventory",
     "testbench",
+    "grading",
 ]
 
 MIDDLEWARE = [

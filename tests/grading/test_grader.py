@@ -1,0 +1,140 @@
+"""Grading: every fault profile's grade names the right cause with its evidence, healthy cards get F-A, the
+performance bands fall where the policy says, and the AI-readiness figures follow from the card's memory and
+bandwidth."""
+
+import pytest
+
+from grading.grader import grade_results
+from grading.policy import POLICY, marketplace_conditions
+from testbench.hardware.faults import PROFILES
+from testbench.plans import SIM_TIME_FACTOR, plan_for
+from testbench.reference import catalog_references
+from testbench.runner import run_plan
+
+pytestmark = pytest.mark.database_independent
+
+RTX_3080 = catalog_references()["geforce-rtx-3080"]
+GTX_1070 = catalog_references()["geforce-gtx-1070"]
+# The grade and the reason code each profile must produce, and where the card goes next.
+EXPECTED = {
+    "healthy": ("F-A", None, "graded"),
+    "vram_stuck_bit": ("FAIL", "vram_errors", "failed"),
+    "vram_weak_cells": ("FAIL", "vram_errors", "failed"),
+    "compute_sdc": ("FAIL", "compute_mismatch", "failed"),
+    "thermal_runaway": ("FAIL", "thermal_limit", "repair"),
+    "fan_failed": ("FAIL", "fan_failed", "repair"),
+    "pcie_degraded": ("F-C", "pcie_link_limited", "graded"),
+    "mining_vbios": ("F-B", "mining_leftovers", "graded"),
+    "underperformer": ("FAIL", "underperforms", "failed"),
+    "fake_model": ("FAIL", "identity_mismatch", "failed"),
+    "fell_off_bus": ("FAIL", "device_lost", "failed"),
+}
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def graded(profile, seed=7, cosmetic="A"):
+    from testbench.hardware.faults import build_fault_plan
+    from testbench.hardware.simulated import SimulatedDevice
+
+    memory = 32 * 2**20
+    device = SimulatedDevice(seed=seed, time_scale=SIM_TIME_FACTOR, memory_bytes=memory,
+                             faults=build_fault_plan([profile], seed=seed, memory_bytes=memory))
+    report = run_plan(device, declared=RTX_3080, plan=plan_for("quick", simulated=True))
+    return grade_results([c.as_dict() for c in report.checks], reference=RTX_3080, cosmetic=cosmetic,
+                         identity=report.identity)
+
+
+def test_every_profile_has_an_expected_grade():
+    assert set(EXPECTED) == set(PROFILES)
+
+
+@pytest.mark.parametrize("profile", sorted(EXPECTED))
+def test_each_fault_profile_is_graded_with_its_cause(one_thread, profile):
+    functional, code, disposition = EXPECTED[profile]
+    grade = graded(profile)
+    assert grade.functional == functional, [r.sentence for r in grade.reasons]
+    assert grade.disposition == disposition and grade.policy_version == POLICY["version"]
+    if code is None:
+        assert grade.reasons == []
+    else:
+        assert grade.reasons[0].code == code or code in {r.code for r in grade.reasons}
+        reason = next(r for r in grade.reasons if r.code == code)
+        assert reason.sentence and reason.check
+    if profile == "vram_stuck_bit":
+        reason = grade.reasons[0]
+        assert "bit errors, one bad cell: bit" in reason.sentence and "0x" in reason.sentence
+        assert reason.measured >= 1 and reason.threshold == 0
+    if profile == "underperformer":
+        assert "throughput" in grade.reasons[0].sentence and grade.reasons[0].measured < 0.8
+    if profile == "pcie_degraded":
+        assert "PCIe link gen1 x1 where the card is built for gen4 x16" in grade.reasons[0].sentence
+    if functional == "FAIL":
+        assert grade.marketplace["ebay"] == "For parts or not working" and grade.ai == {}
+
+
+def performance_result(ratio: float) -> dict:
+    return {"name": "performance", "status": "pass", "summary": "",
+            "metrics": {"basis": "fleet median", "memory_bandwidth_gbs": 650.0,
+                        "memory_bandwidth_gbs_vs_expected": 1.01, "bf16_tflops_vs_expected": ratio}}
+
+
+@pytest.mark.parametrize(("ratio", "functional", "code"), [
+    (0.96, "F-A", None), (0.95, "F-A", None), (0.93, "F-B", "performance_below_reference"),
+    (0.85, "F-C", "performance_reduced"), (0.79, "FAIL", "underperforms"),
+])
+def test_performance_bands(ratio, functional, code):
+    grade = grade_results([performance_result(ratio)], reference=RTX_3080, cosmetic="A")
+    assert grade.functional == functional
+    if code:
+        (reason,) = grade.reasons
+        assert reason.code == code and reason.measured == ratio
+        assert reason.sentence.startswith(f"BF16 throughput {ratio:.0%} of reference (fleet median")
+
+
+def test_marketplace_conditions():
+    assert marketplace_conditions("F-A", "A") == {"ebay": "Excellent - Refurbished", "backmarket": "Excellent"}
+    assert marketplace_conditions("F-C", "B")["backmarket"] == "Fair"
+    assert marketplace_conditions("F-A", "D")["ebay"] == "For parts or not working"  # cosmetic D
+    assert marketplace_conditions("F-A", "")["ebay"] == "For parts or not working"  # never inspected
+    assert marketplace_conditions("FAIL", "A")["backmarket"] is None
+
+
+def test_ai_readiness_of_a_10_gb_ampere_card():
+    ai = grade_results([performance_result(1.0)], reference=RTX_3080, cosmetic="A").ai
+    usable = 10 * 2**30 * 0.8 - 0.5 * 2**30  # 20% kept for the KV cache, 0.5 GiB for the runtime
+    assert ai["largest_model_billions"] == {"fp16": round(usable / 2 / 1e9, 1), "int8": round(usable / 1e9, 1),
+                                            "int4": round(usable / 0.5625 / 1e9, 1)}
+    assert ai["decode_tokens_per_s_estimate"]["7B_fp16"] is None  # 14 GB of weights do not fit in 10 GB
+    assert ai["decode_tokens_per_s_estimate"]["7B_int4"] == round(650e9 / (7e9 * 0.5625), 1)
+    assert ai["bandwidth_source"] == "measured" and ai["bf16"] and ai["tensor_cores"]
+    assert "estimate" in ai["note"]
+
+
+def test_ai_readiness_of_a_pascal_card_from_its_datasheet():
+    ai = grade_results([], reference=GTX_1070, cosmetic="B").ai
+    assert ai["bandwidth_source"] == "datasheet" and not ai["bf16"] and not ai["tensor_cores"]
+
+
+@pytest.mark.parametrize(("slug", "tensor_cores", "bf16"), [
+    ("geforce-gtx-1660-super", False, False), ("cmp-30hx", False, False), ("geforce-rtx-2060", True, False),
+    ("cmp-170hx", True, True), ("p104-100", False, False),
+])
+def test_tensor_cores_and_bf16_by_chip(slug, tensor_cores, bf16):
+    ai = grade_results([], reference=catalog_references()[slug], cosmetic="A").ai
+    assert (ai["tensor_cores"], ai["bf16"]) == (tensor_cores, bf16)
+
+
+def test_a_failed_fan_is_one_cause_not_three(one_thread):
+    # The heat and the hardware slowdown follow from the fan: the grade names the fan, and the card is repairable.
+    grade = graded("fan_failed")
+    assert [r.code for r in grade.reasons] == ["fan_failed"]
+    assert "a fan stays at 0%" in grade.reasons[0].sentence and "fan replacement" in grade.reasons[0].sentence
