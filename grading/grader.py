@@ -174,7 +174,15 @@ def grade_results(results: list[dict], *, reference, cosmetic: str = "", identit
             reasons += _health(result, thermal_failed=(by_name.get("thermal") or {}).get("status") == "fail")
         else:
             reasons += _generic(result, f"{name}_failed", f"{name}_warning")
-    # A card whose run lost the device has nothing else to go on: the rest of the checks did not run.
+    # An overheating card throttles, so its performance says nothing about the chip: the thermal cause is named, and
+    # performance is graded on the retest after the repair.
+    heat = [i for i, r in enumerate(reasons) if r.code in ("fan_failed", "thermal_limit")]
+    if heat and any(r.check == "performance" for r in reasons):
+        reasons = [r for r in reasons if r.check != "performance"]
+        first = next(i for i, r in enumerate(reasons) if r.code in ("fan_failed", "thermal_limit"))
+        cause = reasons[first]
+        reasons[first] = Reason(cause.code, cause.check, cause.severity, cause.measured, cause.threshold,
+                                cause.sentence + "; performance is graded on the retest after the repair")
     severities = {r.severity for r in reasons}
     functional = "FAIL" if FAIL in severities else "F-C" if LIMIT in severities else \
         "F-B" if WARN in severities else "F-A"

@@ -134,7 +134,16 @@ def test_tensor_cores_and_bf16_by_chip(slug, tensor_cores, bf16):
 
 
 def test_a_failed_fan_is_one_cause_not_three(one_thread):
-    # The heat and the hardware slowdown follow from the fan: the grade names the fan, and the card is repairable.
+    # The heat, the hardware slowdown and any throttled performance follow from the fan: the grade names the fan,
+    # and the card is repairable.
     grade = graded("fan_failed")
     assert [r.code for r in grade.reasons] == ["fan_failed"]
     assert "a fan stays at 0%" in grade.reasons[0].sentence and "fan replacement" in grade.reasons[0].sentence
+
+
+def test_throttled_performance_is_left_to_the_retest_after_a_thermal_repair():
+    thermal = {"name": "thermal", "status": "fail", "summary": "GPU reached 97 °C; hotspot 38 °C above the core",
+               "metrics": {"peak_gpu_temp_c": 97, "peak_hotspot_delta_c": 38}}
+    grade = grade_results([performance_result(0.55), thermal], reference=RTX_3080, cosmetic="A")
+    assert [r.code for r in grade.reasons] == ["thermal_limit"] and grade.disposition == "repair"
+    assert grade.reasons[0].sentence.endswith("performance is graded on the retest after the repair")

@@ -1,0 +1,85 @@
+"""Grading a card from its stored run: the grade is recorded with its reasons and policy version, and the card
+moves to graded, repair or failed through the lifecycle, with an event that says why."""
+
+import pytest
+
+from grading.models import Grade
+from grading.services import unit_grade
+from inventory.choices import UnitState
+from inventory.errors import InvalidInput
+from inventory.models import UnitEvent
+from inventory.services import inspection_record
+from testbench.hardware.faults import build_fault_plan
+from testbench.hardware.simulated import SimulatedDevice
+from testbench.models import Bench
+from testbench.plans import SIM_TIME_FACTOR, plan_for
+from testbench.reference import catalog_references
+from testbench.runner import run_plan
+from testbench.services import run_create, run_finish, run_start
+
+
+@pytest.fixture(scope="module")
+def reports():
+    """One simulated quick run per profile, shared by the tests (they only read the reports)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = {}
+    for profile in ("healthy", "thermal_runaway", "vram_stuck_bit", "pcie_degraded"):
+        memory = 32 * 2**20
+        device = SimulatedDevice(seed=3, time_scale=SIM_TIME_FACTOR, memory_bytes=memory,
+                                 faults=build_fault_plan([profile], seed=3, memory_bytes=memory))
+        out[profile] = run_plan(device, declared=catalog_references()["geforce-rtx-3080"],
+                                plan=plan_for("quick", simulated=True))
+    torch.set_num_threads(threads)
+    return out
+
+
+def make_tested_unit(make_units, report, lot="G1", cosmetic="A"):
+    (unit,) = make_units(1, lot=lot)
+    if cosmetic:
+        inspection_record(unit=unit, cosmetic_grade=cosmetic, fan_condition="ok")
+    bench, _ = Bench.objects.get_or_create(name="grading-bench", defaults={"simulated": True})
+    run = run_start(run=run_create(unit=unit, plan="quick", bench=bench), identity=report.identity, software={})
+    run_finish(run=run, report=report)
+    unit.refresh_from_db()
+    return unit
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("profile", "functional", "state", "code"), [
+    ("healthy", "F-A", UnitState.GRADED, None),
+    ("pcie_degraded", "F-C", UnitState.GRADED, "pcie_link_limited"),
+    ("thermal_runaway", "FAIL", UnitState.REPAIR, "thermal_limit"),
+    ("vram_stuck_bit", "FAIL", UnitState.FAILED, "vram_errors"),
+])
+def test_grading_records_the_grade_and_moves_the_card(make_units, reports, profile, functional, state, code):
+    unit = make_tested_unit(make_units, reports[profile])
+    grade = unit_grade(unit=unit, actor_label="test")
+    unit.refresh_from_db()
+    assert (grade.functional, grade.cosmetic, unit.state) == (functional, "A", state)
+    assert grade.policy_version and grade.run == unit.test_runs.get()
+    assert [r["code"] for r in grade.reasons][:1] == ([code] if code else [])
+    if functional != "FAIL":
+        assert grade.ai["largest_model_billions"]["int4"] > 10 and grade.marketplace["ebay"].endswith("Refurbished")
+    event = UnitEvent.objects.filter(unit=unit).latest("id")
+    if state != UnitState.FAILED:  # a failed card stays failed: no move, no event
+        assert event.to_state == state and event.payload["grade"] == grade.pk
+        assert event.reason.startswith(f"graded {functional}/A (policy ")
+
+
+@pytest.mark.django_db
+def test_a_card_never_inspected_is_graded_for_parts_only(make_units, reports):
+    unit = make_tested_unit(make_units, reports["healthy"], cosmetic="")
+    grade = unit_grade(unit=unit)
+    assert grade.functional == "F-A" and grade.cosmetic == ""
+    assert grade.marketplace["ebay"] == "For parts or not working"
+
+
+@pytest.mark.django_db
+def test_only_a_card_with_a_finished_run_is_graded(make_units):
+    (unit,) = make_units(1)
+    with pytest.raises(InvalidInput, match="is received; a card is graded once its test run has finished"):
+        unit_grade(unit=unit)
+    assert not Grade.objects.exists()
