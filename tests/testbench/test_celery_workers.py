@@ -186,19 +186,18 @@ def test_a_message_delivered_twice_runs_once(start_bench):
 
 
 def test_dropped_broker_and_database_connections_lose_no_result(start_bench, broker):
-    if connection.vendor != "postgresql":
-        pytest.skip("drops the workers' PostgreSQL connections (pg_terminate_backend)")
     start_bench("host-a", 1, seed=0)
     (unit,) = seated_units("host-a")
     (run,) = runs_queue(units=[unit], plan="standard")
     wait_for(lambda: TestRun.objects.filter(pk=run.pk, progress__check="compute").exists(), timeout=90,
              what="the run to be under way")
     # Every connection the bench worker holds goes: the broker's, then the database's (a restart, as they see it).
-    broker.client_kill_filter(_type="normal", skipme=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        assert cursor.fetchone()[0] >= 1
+    assert broker.client_kill_filter(_type="normal", skipme=True) >= 1
+    if connection.vendor == "postgresql":  # SQLite is a file: there is no server connection to drop
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            assert cursor.fetchone()[0] >= 1
     wait_for(lambda: finished([run]), timeout=90, what="the run to finish")
     run.refresh_from_db()
     assert run.state == RunState.PASSED, run.end_reason
