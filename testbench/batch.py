@@ -69,14 +69,6 @@ class CardOutcome:
                 **({"error": self.error} if self.error else {})}
 
 
-def _identity(spec: DeviceSpec) -> dict:
-    device = spec.open()
-    try:
-        return device.identity().as_dict()
-    finally:
-        device.close()
-
-
 def bench_run_batch(*, specs: list[DeviceSpec], plan: str, bench_name: str, worker: str = "bench run",
                     notify: Callable[[CardOutcome, str], None] = lambda outcome, event: None,
                     parallel: int | None = None) -> tuple[list[CardOutcome], bool]:
@@ -95,7 +87,7 @@ def bench_run_batch(*, specs: list[DeviceSpec], plan: str, bench_name: str, work
     devices = []
     for outcome, spec in zip(outcomes, specs, strict=True):
         try:
-            devices.append((spec, _identity(spec)))
+            devices.append((spec, spec.read_identity()))
         except DeviceLost as exc:
             outcome.error = str(exc)
     bench, slots, refused, taken_in = bench_register(name=bench_name, simulated=simulated, worker=worker,

@@ -11,7 +11,6 @@ import time
 from django.conf import settings
 from django.db import connection
 
-from .batch import _identity
 from .hardware.discovery import DeviceSpec
 from .services import bench_heartbeat, bench_register, run_sweep
 
@@ -46,7 +45,7 @@ def bench_host_serve(*, specs: list[DeviceSpec], simulated: bool, name: str, log
     from refurb.celery import app
 
     host = socket.gethostname()
-    devices = [(spec, _identity(spec)) for spec in specs]
+    devices = [(spec, spec.read_identity()) for spec in specs]
     bench, slots, refused, _ = bench_register(name=name, simulated=simulated, worker=f"{name}@{host}",
                                               devices=devices)
     if out is not None:

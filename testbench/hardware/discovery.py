@@ -29,6 +29,14 @@ class DeviceSpec:
     def label(self) -> str:
         return f"{'sim' if self.kind == 'simulated' else 'gpu'}{self.index}"
 
+    def read_identity(self) -> dict:
+        """Open the device just long enough to read what it says it is."""
+        device = self.open()
+        try:
+            return device.identity().as_dict()
+        finally:
+            device.close()
+
     def open(self) -> GpuDevice:
         if self.kind == "simulated":
             from .faults import build_fault_plan

@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from inventory.choices import UnitState
-from testbench.batch import _identity
 from testbench.choices import RunState
 from testbench.hardware.discovery import simulated_specs
 from testbench.models import TestRun
@@ -21,7 +20,7 @@ def seated(catalog):
     """A simulated bench of two slots, a card taken in and seated in each."""
     specs = simulated_specs(2, models=["geforce-rtx-3080"], time_scale=SIM_TIME_FACTOR)
     bench, slots, refused, taken_in = bench_register(name="bench-9", simulated=True, worker="bench-9@test",
-                                                     devices=[(s, _identity(s)) for s in specs])
+                                                     devices=[(s, s.read_identity()) for s in specs])
     assert not refused and taken_in == {0, 1}
     return bench, [slot.unit for slot in slots]
 
