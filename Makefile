@@ -30,6 +30,7 @@ run: install
 	$(BIN)/python manage.py demo_setup
 	@# Exit status 1 means some cards failed their tests, as the demo's faulty cards must; anything else stops here.
 	$(BIN)/python manage.py bench run --or-simulate 8 --faults $(DEMO_FAULTS) || [ $$? -eq 1 ]
+	$(BIN)/python manage.py grade --all-tested
 	@echo "\nrefurb is serving on http://$(HOST):$(PORT)/  (admin: /admin/, API: /api/, API docs: /api/docs/)"
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -97,7 +97,7 @@ def _thermal(result: dict) -> list[Reason]:
         else:
             reasons.append(Reason("thermal_limit", "thermal", FAIL, {"peak_gpu_c": peak, "hotspot_delta_c": delta},
                                   {"gpu_c": 92, "hotspot_delta_c": 30},
-                                  f"thermal: {summary} (repaste and new pads)"))
+                                  f"thermal: {summary}" + ("" if "repaste" in summary else " (repaste and new pads)")))
     elif result["status"] == "warn":
         throttled = "throttling" in summary
         reasons.append(Reason("thermal_throttling" if throttled else "thermal_warning", "thermal", WARN,

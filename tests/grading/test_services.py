@@ -83,3 +83,27 @@ def test_only_a_card_with_a_finished_run_is_graded(make_units):
     with pytest.raises(InvalidInput, match="is received; a card is graded once its test run has finished"):
         unit_grade(unit=unit)
     assert not Grade.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_grade_command(make_units, reports):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    good = make_tested_unit(make_units, reports["healthy"], lot="C1")
+    bad = make_tested_unit(make_units, reports["vram_stuck_bit"], lot="C2")
+    out = StringIO()
+    call_command("grade", "--all-tested", stdout=out)
+    text = out.getvalue()
+    assert f"{good.asset_tag:<13} F-A  /A  → graded" in text and f"{bad.asset_tag:<13} FAIL /A  → failed" in text
+    assert "VRAM: " in text and text.strip().endswith("2 graded")
+    errors = StringIO()
+    with pytest.raises(CommandError, match="1 card\\(s\\) could not be graded") as caught:
+        call_command("grade", good.asset_tag, stdout=StringIO(), stderr=errors)  # graded already
+    assert caught.value.returncode == 1 and "is graded; a card is graded once" in errors.getvalue()
+    with pytest.raises(CommandError, match="no unit with asset tag RF-NOPE") as caught:
+        call_command("grade", "RF-NOPE", stdout=StringIO())
+    assert caught.value.returncode == 2
+    with pytest.raises(CommandError, match="one or the other"):
+        call_command("grade", stdout=StringIO())
