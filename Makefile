@@ -30,9 +30,12 @@ run: install
 	$(BIN)/python manage.py demo_setup
 	@# Exit status 1 means some cards failed their tests, as the demo's faulty cards must; anything else stops here.
 	$(BIN)/python manage.py bench run --or-simulate 8 --faults $(DEMO_FAULTS) || [ $$? -eq 1 ]
+	$(BIN)/python manage.py demo_inspect
 	$(BIN)/python manage.py grade --all-tested
+	@# Certificates for the cards that passed; each line ends with the URL its QR code opens.
+	REFURB_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py certify --all-graded
 	@echo "\nrefurb is serving on http://$(HOST):$(PORT)/  (admin: /admin/, API: /api/, API docs: /api/docs/)"
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 REFURB_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -27,10 +27,82 @@ class Grade(models.Model):
     ai = models.JSONField("AI-readiness", default=dict, blank=True)
     graded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")
+    # An admin's override: this grade replaces `overrides`, keeps its measured reasons and says why it differs.
+    overrides = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    override_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("override_grade", "Can override a grade, with a reason")]
 
     def __str__(self) -> str:
         return f"{self.unit_id}: {self.functional}/{self.cosmetic or '-'}"
+
+    @property
+    def is_override(self) -> bool:
+        return self.overrides_id is not None
+
+
+class CertificateStatus(models.TextChoices):
+    VALID = "valid", "valid"
+    REVOKED = "revoked", "revoked"
+    SUPERSEDED = "superseded", "superseded by a retest"
+
+
+class Certificate(models.Model):
+    """A signed statement of what was measured on one card and the grade it got. The payload and its signature are
+    fixed at issue; only the status changes (revoked, or superseded by a retest)."""
+
+    public_id = models.CharField(max_length=32, unique=True, editable=False,
+                                 help_text="140 random bits in Crockford base32; printed in groups of four")
+    unit = models.ForeignKey("inventory.Unit", on_delete=models.PROTECT, related_name="certificates")
+    run = models.ForeignKey("testbench.TestRun", on_delete=models.PROTECT, related_name="certificates")
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="certificates")
+    issued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+    status = models.CharField(max_length=12, choices=CertificateStatus.choices, default=CertificateStatus.VALID,
+                              db_index=True)
+    status_reason = models.TextField(blank=True, help_text="Why it was revoked or superseded")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    payload = models.JSONField(help_text="The signed facts; never changed after issue")
+    canonical = models.TextField(help_text="The payload's RFC 8785 canonical form: the exact bytes signed")
+    signature = models.CharField(max_length=128, help_text="Ed25519 signature, base64url")
+    key_id = models.CharField(max_length=32)
+    pdf = models.FileField(upload_to="certificates/%Y/%m/", blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    pdf_rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        permissions = [("revoke_certificate", "Can revoke a certificate, with a reason")]
+        constraints = [
+            # One valid certificate per card: a new one supersedes the old in the same transaction.
+            models.UniqueConstraint(fields=["unit"], condition=models.Q(status="valid"),
+                                    name="certificate_one_valid_per_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return self.printed_id
+
+    @property
+    def printed_id(self) -> str:
+        return "-".join(self.public_id[i:i + 4] for i in range(0, len(self.public_id), 4))
+
+
+class PublishedKey(models.Model):
+    """A public key that has signed certificates. Kept and published after rotation, so old certificates still
+    verify; the private key lives only in the key file or setting (docs/grading.md)."""
+
+    key_id = models.CharField(max_length=32, unique=True)
+    public_key = models.CharField(max_length=64, help_text="Raw Ed25519 public key, base64url")
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="No longer signs; still verifies")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.key_id

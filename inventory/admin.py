@@ -141,7 +141,7 @@ class LotAdmin(admin.ModelAdmin):
 
 class UnitEventInline(admin.TabularInline):
     model = UnitEvent
-    fields = ["created_at", "actor_label", "from_state", "to_state", "reason", "payload"]
+    fields = ["created_at", "actor_label", "kind", "from_state", "to_state", "reason", "payload"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -306,8 +306,8 @@ class InspectionAdmin(admin.ModelAdmin):
 
 @admin.register(UnitEvent)
 class UnitEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "unit", "from_state", "to_state", "actor_label", "reason"]
-    list_filter = ["to_state", "from_state"]
+    list_display = ["created_at", "unit", "kind", "from_state", "to_state", "actor_label", "reason"]
+    list_filter = ["kind", "to_state", "from_state"]
     search_fields = ["unit__asset_tag", "unit__serial", "reason", "actor_label"]
     list_select_related = ["unit", "unit__gpu_model"]
 

@@ -25,6 +25,14 @@ BENCH_STATES = frozenset({UnitState.QUEUED, UnitState.TESTING})
 # States from which nothing leads on.
 TERMINAL_STATES = frozenset({UnitState.SCRAPPED})
 # States in which a reason must be given, because someone will later ask why.
+class EventKind(models.TextChoices):
+    """What a unit event records. Most are lifecycle moves; the others leave the state as it was."""
+
+    TRANSITION = "transition", "state change"
+    GRADE_OVERRIDE = "grade_override", "grade overridden"
+    CERTIFICATE_REVOKED = "certificate_revoked", "certificate revoked"
+
+
 REASON_REQUIRED_STATES = frozenset({UnitState.ON_HOLD, UnitState.SCRAPPED, UnitState.RETURNED, UnitState.REPAIR})
 
 

@@ -16,10 +16,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # testing -> queued: a run was cancelled or interrupted and the card goes back in line.
     S.TESTING: frozenset({S.TESTED, S.FAILED, S.QUEUED, S.ON_HOLD}),
     S.TESTED: frozenset({S.GRADED, S.FAILED, S.REPAIR, S.QUEUED, S.ON_HOLD}),
-    S.FAILED: frozenset({S.REPAIR, S.QUEUED, S.ON_HOLD, S.SCRAPPED}),
-    S.REPAIR: frozenset({S.INSPECTED, S.QUEUED, S.ON_HOLD, S.SCRAPPED}),
-    # graded/certified -> queued: a retest, which later supersedes the certificate.
-    S.GRADED: frozenset({S.CERTIFIED, S.QUEUED, S.REPAIR, S.ON_HOLD}),
+    # failed/repair -> graded, graded -> failed: an admin's grade override (grading.services.grade_override).
+    S.FAILED: frozenset({S.GRADED, S.REPAIR, S.QUEUED, S.ON_HOLD, S.SCRAPPED}),
+    S.REPAIR: frozenset({S.INSPECTED, S.GRADED, S.QUEUED, S.ON_HOLD, S.SCRAPPED}),
+    # graded/certified -> queued: a retest, which supersedes the certificate once the card is graded again.
+    S.GRADED: frozenset({S.CERTIFIED, S.QUEUED, S.REPAIR, S.FAILED, S.ON_HOLD}),
     S.CERTIFIED: frozenset({S.LISTED, S.QUEUED, S.ON_HOLD}),
     S.LISTED: frozenset({S.SOLD, S.CERTIFIED, S.ON_HOLD}),
     S.SOLD: frozenset({S.RETURNED}),

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from .choices import (
     CosmeticGrade,
+    EventKind,
     FanCondition,
     GpuSegment,
     GpuVendor,
@@ -143,7 +144,8 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 
 class UnitEvent(models.Model):
-    """An append-only record of one lifecycle transition. Rows are never updated or deleted."""
+    """An append-only record of one lifecycle transition, or of a decision that left the state as it was (a grade
+    override, a revoked certificate; then from_state == to_state). Rows are never updated or deleted."""
 
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
@@ -152,6 +154,7 @@ class UnitEvent(models.Model):
     actor_label = models.CharField(max_length=150, blank=True)
     from_state = models.CharField(max_length=16, blank=True)
     to_state = models.CharField(max_length=16, choices=UnitState.choices)
+    kind = models.CharField(max_length=24, choices=EventKind.choices, default=EventKind.TRANSITION)
     reason = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -26,7 +26,7 @@ GROUP_PERMISSIONS: dict[str, set[str]] = {
         "testbench.view_bench", "testbench.view_benchslot", "testbench.change_benchslot",
         "testbench.view_testrun", "testbench.add_testrun", "testbench.change_testrun",
         "testbench.view_checkresultrecord", "testbench.view_runtelemetry",
-        "grading.view_grade",
+        "grading.view_grade", "grading.add_grade", "grading.view_certificate",
     },
     RESELLER: {
         "inventory.view_gpumodel",
@@ -36,9 +36,10 @@ GROUP_PERMISSIONS: dict[str, set[str]] = {
         "inventory.view_inspection", "inventory.view_inspectionphoto",
         "testbench.view_bench", "testbench.view_benchslot", "testbench.view_testrun",
         "testbench.view_checkresultrecord", "testbench.view_runtelemetry",
-        "grading.view_grade",
+        "grading.view_grade", "grading.view_certificate", "grading.add_certificate",
     },
 }
+# Overriding a grade and revoking a certificate are the admin's (grading.override_grade, .revoke_certificate).
 ADMIN_APPS = ("inventory", "testbench", "grading", "auth", "authtoken")
 
 # Which lifecycle targets each role may move a unit to by hand (the table in lifecycle.py still applies).

@@ -211,6 +211,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "inventory.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Reverse proxies in front of the web app, so rate limits count clients, not the proxy (X-Forwarded-For).
+    "NUM_PROXIES": env_int("REFURB_NUM_PROXIES", 0) or None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -245,9 +247,27 @@ REFURB_SWEEP_INTERVAL_S = env_int("REFURB_SWEEP_INTERVAL_S", 10)
 REFURB_BENCH_HEARTBEAT_S = env_int("REFURB_BENCH_HEARTBEAT_S", 10)
 REFURB_SLOT_RETRY_S = env_int("REFURB_SLOT_RETRY_S", 5)  # a run whose slot is busy is retried after this
 
+# Certificates (docs/grading.md). The signing key: PEM text in REFURB_SIGNING_KEY, else the key file (created on
+# first use). REFURB_PUBLIC_URL is where buyers reach /verify/<id>/; it goes into each certificate's QR code.
+REFURB_SIGNING_KEY = env_str("REFURB_SIGNING_KEY")
+REFURB_SIGNING_KEY_FILE = Path(env_str("REFURB_SIGNING_KEY_FILE") or VAR_DIR / "keys" / "certificate-signing.pem")
+REFURB_ISSUER = env_str("REFURB_ISSUER", "refurb")
+REFURB_PUBLIC_URL = env_str("REFURB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Requests per client address to the public verify page and endpoint (DRF's "N/s|min|hour|day").
+REFURB_VERIFY_RATE = env_str("REFURB_VERIFY_RATE", "120/min")
+
+# The cache holds rate-limit counters: per process unless REFURB_CACHE_URL names a shared Redis (production).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if env_str("REFURB_CACHE_URL"):
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                         "LOCATION": env_str("REFURB_CACHE_URL")}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs each layout step at INFO, and fontTools each table it prunes.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}, "fontTools": {"level": "WARNING"},
+                "pypdf": {"level": "ERROR"}},  # pypdf warns of every oddity in a file it is asked to check
 }

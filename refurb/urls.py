@@ -5,11 +5,15 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from grading import views as grading_views
+from grading.api.urls import register as register_grading_api
+from grading.api.views import CertificateVerifyView
 from inventory.api.permissions import RolePermission
 from inventory.api.urls import router as api_router
 from testbench.api.urls import register as register_bench_api
 
 register_bench_api(api_router)  # one router, so /api/ lists every resource
+register_grading_api(api_router)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -18,7 +22,13 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[RolePermission]),
          name="api-docs"),
     path("api/auth/", include("rest_framework.urls")),  # log in/out links of the browsable API
+    path("api/certificates/<str:public_id>/verify/", CertificateVerifyView.as_view(), name="certificate-verify"),
     path("api/", include(api_router.urls)),
+    # Public, no account: what a certificate's QR code opens, its PDF, and the keys to check signatures offline.
+    path("verify/<str:public_id>/", grading_views.verify_page, name="certificate-verify-page"),
+    path("verify/<str:public_id>/certificate.pdf", grading_views.certificate_pdf_download,
+         name="certificate-pdf"),
+    path(".well-known/refurb-keys.json", grading_views.published_keys, name="published-keys"),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

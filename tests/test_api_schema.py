@@ -21,16 +21,30 @@ schema.app = get_wsgi_application()
 
 
 @pytest.fixture
-def real_ids(make_units):
+def real_ids(make_units, settings, tmp_path):
+    from grading.models import Grade
+    from grading.services import certificate_issue
+    from inventory.services import unit_transition
     from testbench.models import Bench, BenchSlot
     from testbench.services import run_create
 
-    units = make_units(3, lot="FUZZ")
+    settings.REFURB_SIGNING_KEY_FILE = tmp_path / "signing.pem"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    units = make_units(4, lot="FUZZ")
     bench = Bench.objects.create(name="fuzz-bench", simulated=True)
     slot = BenchSlot.objects.create(bench=bench, index=0, unit=units[2], device={"kind": "simulated", "index": 0})
     run = run_create(unit=units[2], plan="quick", slot=slot)
+    # A card walked to graded by hand with a grade row, so that grade and certificate operations find real objects.
+    graded = units[3]
+    graded_run = run_create(unit=graded, plan="quick", bench=bench)  # queues the card
+    for state in ("testing", "tested", "graded"):
+        unit_transition(unit=graded, to_state=state, actor_label="fuzz fixture")
+    grade = Grade.objects.create(unit=graded, run=graded_run, functional="F-A", cosmetic="A",
+                                 policy_version="fuzz", disposition="graded")
+    certificate = certificate_issue(unit=graded)
     return {"/api/units/": units[1].pk, "/api/lots/": units[0].lot_id,
-            "/api/catalog/": units[0].gpu_model_id, "/api/benches/": bench.pk, "/api/runs/": run.pk}
+            "/api/catalog/": units[0].gpu_model_id, "/api/benches/": bench.pk, "/api/runs/": run.pk,
+            "/api/grades/": grade.pk, "/api/certificates/": certificate.public_id}
 
 
 @pytest.fixture(params=["admin", "technician"])
@@ -48,7 +62,9 @@ def token(request, real_ids):
 def test_schema_lists_every_endpoint():
     assert {"/api/catalog/", "/api/lots/", "/api/lots/{id}/intake/", "/api/units/", "/api/units/{id}/",
             "/api/units/{id}/transition/", "/api/units/{id}/inspection/", "/api/benches/", "/api/benches/{id}/",
-            "/api/runs/", "/api/runs/{id}/", "/api/runs/{id}/cancel/"} <= set(spec["paths"])
+            "/api/runs/", "/api/runs/{id}/", "/api/runs/{id}/cancel/", "/api/grades/", "/api/grades/{id}/",
+            "/api/grades/{id}/override/", "/api/certificates/", "/api/certificates/{public_id}/",
+            "/api/certificates/{public_id}/revoke/", "/api/certificates/{public_id}/verify/"} <= set(spec["paths"])
 
 
 @schema.parametrize()
@@ -61,6 +77,7 @@ def test_schema_lists_every_endpoint():
 @pytest.mark.django_db
 def test_no_operation_answers_5xx(case, token, real_ids):
     # Random ids would almost always answer 404 before reaching the code under test.
-    if "id" in (case.path_parameters or {}):
-        case.path_parameters["id"] = next(pk for prefix, pk in real_ids.items() if case.path.startswith(prefix))
+    for name in ("id", "public_id"):
+        if name in (case.path_parameters or {}):
+            case.path_parameters[name] = next(pk for prefix, pk in real_ids.items() if case.path.startswith(prefix))
     case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=[not_a_server_error])

@@ -64,7 +64,7 @@ class UnitEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = UnitEvent
-        fields = ["id", "created_at", "actor", "from_state", "to_state", "reason", "payload"]
+        fields = ["id", "created_at", "actor", "kind", "from_state", "to_state", "reason", "payload"]
 
 
 class InspectionPhotoSerializer(serializers.ModelSerializer):

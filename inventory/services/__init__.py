@@ -4,7 +4,7 @@ from .catalog import CatalogIndex, catalog_load
 from .inspections import inspection_record
 from .intake import IntakeRow, intake_import, intake_parse_csv, intake_validate
 from .lots import lot_allocate_costs, lot_cost_warnings, lot_create, lot_update
-from .units import unit_transition, unit_update
+from .units import unit_event_record, unit_transition, unit_update
 
 __all__ = [
     "CatalogIndex",
@@ -18,6 +18,7 @@ __all__ = [
     "lot_cost_warnings",
     "lot_create",
     "lot_update",
+    "unit_event_record",
     "unit_transition",
     "unit_update",
 ]

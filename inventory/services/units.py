@@ -7,7 +7,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from ..choices import REASON_REQUIRED_STATES, UnitState
+from ..choices import REASON_REQUIRED_STATES, EventKind, UnitState
 from ..errors import InvalidInput
 from ..lifecycle import assert_transition_allowed
 from ..models import Unit, UnitEvent
@@ -59,8 +59,10 @@ def unit_transition(
     actor_label: str = "",
     reason: str = "",
     payload: dict | None = None,
+    kind: str = EventKind.TRANSITION,
 ) -> Unit:
-    """Move a unit to `to_state`, recording who, why and what in an append-only event.
+    """Move a unit to `to_state`, recording who, why and what in an append-only event (of `kind`: a grade override
+    that moves the card is still a grade override).
 
     The unit row is locked for the transaction, so two callers (two benches starting one card) are
     serialised and the second sees the state the first left: exactly one wins.
@@ -93,6 +95,7 @@ def unit_transition(
             actor_label=actor_label_for(actor, actor_label),
             from_state=from_state,
             to_state=to_state,
+            kind=kind,
             reason=reason,
             payload=payload or {},
             created_at=now,
@@ -100,6 +103,17 @@ def unit_transition(
     if isinstance(unit, Unit):
         unit.state, unit.state_changed_at, unit.held_from = locked.state, locked.state_changed_at, locked.held_from
     return locked
+
+
+def unit_event_record(*, unit: Unit, kind: str, reason: str, actor=None, actor_label: str = "",
+                      payload: dict | None = None) -> UnitEvent:
+    """Record a decision about a unit that leaves its state as it is (a grade override, a revoked certificate).
+    Call it inside the transaction that makes the decision, with the unit row locked."""
+    if not (reason or "").strip():
+        raise InvalidInput({"reason": ["a reason is required"]})
+    return UnitEvent.objects.create(unit=unit, actor=actor, actor_label=actor_label_for(actor, actor_label),
+                                    from_state=unit.state, to_state=unit.state, kind=kind, reason=reason.strip(),
+                                    payload=payload or {})
 
 
 # Fields a person may edit after intake. Identity fields come from a bench; the cosmetic grade changes only

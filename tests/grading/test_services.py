@@ -8,43 +8,8 @@ from grading.services import unit_grade
 from inventory.choices import UnitState
 from inventory.errors import InvalidInput
 from inventory.models import UnitEvent
-from inventory.services import inspection_record
-from testbench.hardware.faults import build_fault_plan
-from testbench.hardware.simulated import SimulatedDevice
-from testbench.models import Bench
-from testbench.plans import SIM_TIME_FACTOR, plan_for
-from testbench.reference import catalog_references
-from testbench.runner import run_plan
-from testbench.services import run_create, run_finish, run_start
 
-
-@pytest.fixture(scope="module")
-def reports():
-    """One simulated quick run per profile, shared by the tests (they only read the reports)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    out = {}
-    for profile in ("healthy", "thermal_runaway", "vram_stuck_bit", "pcie_degraded"):
-        memory = 32 * 2**20
-        device = SimulatedDevice(seed=3, time_scale=SIM_TIME_FACTOR, memory_bytes=memory,
-                                 faults=build_fault_plan([profile], seed=3, memory_bytes=memory))
-        out[profile] = run_plan(device, declared=catalog_references()["geforce-rtx-3080"],
-                                plan=plan_for("quick", simulated=True))
-    torch.set_num_threads(threads)
-    return out
-
-
-def make_tested_unit(make_units, report, lot="G1", cosmetic="A"):
-    (unit,) = make_units(1, lot=lot)
-    if cosmetic:
-        inspection_record(unit=unit, cosmetic_grade=cosmetic, fan_condition="ok")
-    bench, _ = Bench.objects.get_or_create(name="grading-bench", defaults={"simulated": True})
-    run = run_start(run=run_create(unit=unit, plan="quick", bench=bench), identity=report.identity, software={})
-    run_finish(run=run, report=report)
-    unit.refresh_from_db()
-    return unit
+from .conftest import make_tested_unit
 
 
 @pytest.mark.django_db

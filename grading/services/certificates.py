@@ -1,0 +1,127 @@
+"""Certificate services: issue a signed certificate for a graded card, revoke one, and look one up by its id."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from inventory.choices import EventKind, UnitState
+from inventory.errors import InvalidInput
+from inventory.models import Unit
+from inventory.services import unit_event_record, unit_transition
+
+from ..keys import signing_key_for_issue
+from ..models import Certificate, CertificateStatus, FunctionalGrade
+from ..payload import build_payload
+from .grades import grade_current
+
+# Crockford's base32 (no I, L, O, U): read off paper without confusion. 28 characters = 140 random bits.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ID_LENGTH = 28
+_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+def public_id_generate() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(ID_LENGTH))
+
+
+def public_id_normalize(text: str) -> str:
+    """An id as typed or printed (any case, with hyphens or spaces, I/L/O for 1/0) in its stored form; "" if it
+    cannot be one."""
+    compact = "".join((text or "").split()).replace("-", "").upper().translate(_READ_AS)
+    return compact if len(compact) == ID_LENGTH and all(c in ALPHABET for c in compact) else ""
+
+
+def verify_url(public_id: str) -> str:
+    return settings.REFURB_PUBLIC_URL + reverse("certificate-verify-page", args=[public_id])
+
+
+def _override_facts(grade) -> dict | None:
+    if not grade.is_override:
+        return None
+    return {"measured_grade": grade.overrides.functional, "reason": grade.override_reason,
+            "by": grade.graded_by.get_username() if grade.graded_by_id else "admin",
+            "at": grade.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def certificate_issue(*, unit: Unit, actor=None, actor_label: str = "") -> Certificate:
+    """Sign and record a certificate of a graded card's current grade and move the card to certified, in one
+    transaction. The PDF is rendered afterwards (grading.tasks.render_certificate_pdf, sent on commit)."""
+    with transaction.atomic():
+        locked = Unit.objects.select_for_update().select_related("gpu_model").get(pk=unit.pk)
+        if locked.state != UnitState.GRADED:
+            raise InvalidInput({"unit": [f"{locked.asset_tag} is {locked.state}; a certificate is issued for a "
+                                         "graded card"]})
+        grade = grade_current(locked)
+        if grade is None or grade.functional == FunctionalGrade.FAIL:
+            raise InvalidInput({"unit": [f"{locked.asset_tag} has no passing grade to certify"]})
+        run = grade.run
+        results = list(run.results.order_by("position").values("name", "status", "summary", "metrics", "evidence"))
+        previous = (Certificate.objects.filter(unit=locked, status__in=[CertificateStatus.SUPERSEDED,
+                                                                        CertificateStatus.VALID],
+                                               superseded_by__isnull=True)
+                    .order_by("-issued_at", "-id").first())
+        key = signing_key_for_issue()
+        public_id = public_id_generate()
+        issued_at = timezone.now().replace(microsecond=0)
+        payload = build_payload(
+            public_id=public_id, issued_at=issued_at, issuer=settings.REFURB_ISSUER, verify_url=verify_url(public_id),
+            unit=locked, run=run, grade=grade, results=results, override=_override_facts(grade),
+            supersedes=previous.public_id if previous else None)
+        canonical, signature = key.sign(payload)
+        if previous is not None and previous.status == CertificateStatus.VALID:
+            # Regrading supersedes a certificate; this covers one left valid by a regrade before that rule.
+            previous.status, previous.status_changed_at = CertificateStatus.SUPERSEDED, issued_at
+            previous.status_reason = "a newer certificate was issued"
+            previous.save(update_fields=["status", "status_changed_at", "status_reason"])
+        certificate = Certificate.objects.create(
+            public_id=public_id, unit=locked, run=run, grade=grade, issued_at=issued_at, issued_by=actor,
+            payload=payload, canonical=canonical.decode("utf-8"), signature=signature, key_id=key.key_id)
+        if previous is not None:
+            Certificate.objects.filter(pk=previous.pk).update(superseded_by=certificate)
+        unit_transition(unit=locked, to_state=UnitState.CERTIFIED, actor=actor, actor_label=actor_label,
+                        reason=f"certificate {certificate.printed_id} issued ({grade.functional}/"
+                               f"{grade.cosmetic or '-'})",
+                        payload={"certificate": public_id, "grade": grade.pk, "key_id": key.key_id})
+        from ..tasks import render_certificate_pdf
+
+        transaction.on_commit(lambda: render_certificate_pdf.delay(certificate.pk))
+    return certificate
+
+
+def certificate_revoke(*, certificate: Certificate, reason: str, actor=None, actor_label: str = "") -> Certificate:
+    """Revoke a certificate with a reason anyone verifying it will see. A card that is certified or listed on it
+    goes on hold; a sold card stays sold (the buyer sees the revocation when they verify)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput({"reason": ["a revocation needs a reason (verification shows it)"]})
+    with transaction.atomic():
+        locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if locked.status == CertificateStatus.REVOKED:
+            raise InvalidInput({"certificate": [f"{locked.printed_id} is already revoked"]})
+        unit = Unit.objects.select_for_update().get(pk=locked.unit_id)
+        was_valid = locked.status == CertificateStatus.VALID
+        locked.status, locked.status_reason, locked.status_changed_at = (CertificateStatus.REVOKED, reason,
+                                                                         timezone.now())
+        locked.save(update_fields=["status", "status_reason", "status_changed_at"])
+        summary = f"certificate {locked.printed_id} revoked: {reason}"[:1000]
+        payload = {"certificate": locked.public_id}
+        if was_valid and unit.state in (UnitState.CERTIFIED, UnitState.LISTED):
+            unit_transition(unit=unit, to_state=UnitState.ON_HOLD, actor=actor, actor_label=actor_label,
+                            reason=summary, payload=payload, kind=EventKind.CERTIFICATE_REVOKED)
+        else:
+            unit_event_record(unit=unit, kind=EventKind.CERTIFICATE_REVOKED, reason=summary, actor=actor,
+                              actor_label=actor_label, payload=payload)
+    certificate.refresh_from_db()
+    return certificate
+
+
+def certificate_by_public_id(text: str) -> Certificate | None:
+    public_id = public_id_normalize(text)
+    if not public_id:
+        return None
+    return (Certificate.objects.select_related("superseded_by", "unit").filter(public_id=public_id).first())

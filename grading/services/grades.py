@@ -1,0 +1,107 @@
+"""Grading services: grade a tested card from its latest run, override a grade with a reason, and move the card on
+through the lifecycle."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.choices import EventKind, UnitState
+from inventory.errors import InvalidInput
+from inventory.models import Unit
+from inventory.services import unit_event_record, unit_transition
+from testbench.choices import RunState
+from testbench.models import TestRun
+from testbench.reference import reference_from_model
+
+from ..grader import grade_results
+from ..models import Certificate, CertificateStatus, FunctionalGrade, Grade
+from ..policy import marketplace_conditions
+
+GRADABLE_STATES = (UnitState.TESTED, UnitState.FAILED)
+NEXT_STATE = {"graded": UnitState.GRADED, "repair": UnitState.REPAIR, "failed": UnitState.FAILED}
+
+
+def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
+    """Grade a card that has finished its test run (tested or failed) from that run's results and its inspection,
+    record the grade, and move the card to graded, repair or failed — all in one transaction."""
+    with transaction.atomic():
+        locked = Unit.objects.select_for_update().select_related("gpu_model").get(pk=unit.pk)
+        if locked.state not in GRADABLE_STATES:
+            raise InvalidInput({"unit": [f"{locked.asset_tag} is {locked.state}; a card is graded once its test "
+                                         "run has finished (tested or failed)"]})
+        run = (TestRun.objects.filter(unit=locked, state__in=[RunState.PASSED, RunState.FAILED, RunState.ERROR])
+               .order_by("-finished_at", "-id").first())
+        if run is None:
+            raise InvalidInput({"unit": [f"{locked.asset_tag} has no finished test run to grade"]})
+        results = list(run.results.order_by("position").values("name", "status", "summary", "metrics", "evidence"))
+        grade = grade_results(results, reference=reference_from_model(locked.gpu_model),
+                              cosmetic=locked.cosmetic_grade, identity=run.identity)
+        certificates_supersede(unit=locked, reason=f"the card was tested again (run {run.pk}) and regraded")
+        record = Grade.objects.create(
+            unit=locked, run=run, functional=grade.functional, cosmetic=grade.cosmetic,
+            policy_version=grade.policy_version, reasons=grade.as_dict()["reasons"], disposition=grade.disposition,
+            marketplace=grade.marketplace, ai=grade.ai, graded_by=actor)
+        target = NEXT_STATE[grade.disposition]
+        if locked.state != target:
+            why = grade.reasons[0].sentence if grade.reasons else "every check passed at reference performance"
+            unit_transition(unit=locked, to_state=target, actor=actor, actor_label=actor_label or "grading",
+                            reason=f"graded {grade.functional}/{grade.cosmetic or '-'} "
+                                   f"(policy {grade.policy_version}): {why}"[:1000],
+                            payload={"grade": record.pk, "run": run.pk, "functional": grade.functional,
+                                     "codes": [r.code for r in grade.reasons]})
+    return record
+
+
+def certificates_supersede(*, unit: Unit, reason: str) -> int:
+    """Mark the card's valid certificate superseded: it was graded again, so the old facts no longer stand. The
+    next certificate issued for the card points back to it (certificate_issue)."""
+    return Certificate.objects.filter(unit=unit, status=CertificateStatus.VALID).update(
+        status=CertificateStatus.SUPERSEDED, status_reason=reason, status_changed_at=timezone.now())
+
+
+OVERRIDABLE_STATES = (UnitState.GRADED, UnitState.REPAIR, UnitState.FAILED)
+
+
+def grade_current(unit: Unit) -> Grade | None:
+    return unit.grades.order_by("-created_at", "-id").first()
+
+
+def grade_override(*, unit: Unit, functional: str, reason: str, actor=None, actor_label: str = "") -> Grade:
+    """An admin's override of a card's current functional grade. The measured reasons stay; the new grade records
+    the one it overrides and why, an event records the decision, and the card moves to graded or failed to match.
+    The certificate shows the override (payload grade.override)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput({"reason": ["an override needs a reason (it is printed on the certificate)"]})
+    if functional not in FunctionalGrade.values:
+        raise InvalidInput({"functional": [f"{functional!r} is not a grade; grades are: "
+                                           f"{', '.join(FunctionalGrade.values)}"]})
+    with transaction.atomic():
+        locked = Unit.objects.select_for_update().get(pk=unit.pk)
+        if locked.state not in OVERRIDABLE_STATES:
+            raise InvalidInput({"unit": [f"{locked.asset_tag} is {locked.state}; a grade is overridden while the "
+                                         f"card is {', '.join(OVERRIDABLE_STATES)}; a certified card's certificate is "
+                                         "revoked and the card retested instead"]})
+        current = grade_current(locked)
+        if current is None:
+            raise InvalidInput({"unit": [f"{locked.asset_tag} has not been graded"]})
+        if functional == current.functional:
+            raise InvalidInput({"functional": [f"the grade is already {functional}"]})
+        original = current.overrides or current  # an override of an override still names the measured grade
+        disposition = "failed" if functional == FunctionalGrade.FAIL else "graded"
+        record = Grade.objects.create(
+            unit=locked, run=current.run, functional=functional, cosmetic=current.cosmetic,
+            policy_version=current.policy_version, reasons=current.reasons, disposition=disposition,
+            marketplace=marketplace_conditions(functional, current.cosmetic), ai=current.ai, graded_by=actor,
+            overrides=original, override_reason=reason)
+        summary = f"grade overridden from {current.functional} to {functional}: {reason}"[:1000]
+        payload = {"grade": record.pk, "overrides": current.pk, "from": current.functional, "to": functional}
+        target = NEXT_STATE[disposition]
+        if locked.state != target:
+            unit_transition(unit=locked, to_state=target, actor=actor, actor_label=actor_label, reason=summary,
+                            payload=payload, kind=EventKind.GRADE_OVERRIDE)
+        else:
+            unit_event_record(unit=locked, kind=EventKind.GRADE_OVERRIDE, reason=summary, actor=actor,
+                              actor_label=actor_label, payload=payload)
+    return record

@@ -1,0 +1,27 @@
+"""Filters for certificate pages and PDFs."""
+
+from urllib.parse import urlsplit
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def percent(value) -> str:
+    try:
+        return f"{float(value):.0%}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+@register.filter
+def first_summary(checks, name: str) -> str:
+    return next((c.get("summary", "") for c in checks or [] if c.get("name") == name), "")
+
+
+@register.filter
+def keys_url(verify_url: str) -> str:
+    """The published keys' address on the host a verify URL names."""
+    parts = urlsplit(verify_url or "")
+    return f"{parts.scheme}://{parts.netloc}/.well-known/refurb-keys.json" if parts.netloc else ""

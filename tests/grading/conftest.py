@@ -1,0 +1,60 @@
+"""Grading fixtures: simulated run reports per fault profile, cards tested from them, and a signing key and media
+folder of the test's own."""
+
+import pytest
+
+from inventory.services import inspection_record
+from testbench.hardware.faults import build_fault_plan
+from testbench.hardware.simulated import SimulatedDevice
+from testbench.models import Bench
+from testbench.plans import SIM_TIME_FACTOR, plan_for
+from testbench.reference import catalog_references
+from testbench.runner import run_plan
+from testbench.services import run_create, run_finish, run_start
+
+PROFILES = ("healthy", "thermal_runaway", "vram_stuck_bit", "pcie_degraded")
+
+
+@pytest.fixture(scope="session")
+def reports():
+    """One simulated quick run per profile, shared by the tests (they only read the reports)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = {}
+    for profile in PROFILES:
+        memory = 32 * 2**20
+        device = SimulatedDevice(seed=3, time_scale=SIM_TIME_FACTOR, memory_bytes=memory,
+                                 faults=build_fault_plan([profile], seed=3, memory_bytes=memory))
+        out[profile] = run_plan(device, declared=catalog_references()["geforce-rtx-3080"],
+                                plan=plan_for("quick", simulated=True))
+    torch.set_num_threads(threads)
+    return out
+
+
+def make_tested_unit(make_units, report, lot="G1", cosmetic="A"):
+    (unit,) = make_units(1, lot=lot)
+    if cosmetic:
+        inspection_record(unit=unit, cosmetic_grade=cosmetic, fan_condition="ok")
+    bench, _ = Bench.objects.get_or_create(name="grading-bench", defaults={"simulated": True})
+    run = run_start(run=run_create(unit=unit, plan="quick", bench=bench), identity=report.identity, software={})
+    run_finish(run=run, report=report)
+    unit.refresh_from_db()
+    return unit
+
+
+@pytest.fixture(autouse=True)
+def own_key_and_media(settings, tmp_path):
+    """Each test signs with a key of its own, stores PDFs in its own folder and starts with no rate-limit counts."""
+    from django.core.cache import cache
+
+    from grading.keys import keyring_forget
+
+    cache.clear()
+    keyring_forget()
+    settings.REFURB_SIGNING_KEY = ""
+    settings.REFURB_SIGNING_KEY_FILE = tmp_path / "keys" / "signing.pem"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.REFURB_PUBLIC_URL = "https://certs.example.test"
+    return tmp_path

@@ -1,0 +1,299 @@
+"""Certificates: issuing signs the card's grade and certifies the card; the PDF carries the grade, serial, id and the
+signed payload; regrading supersedes, revoking revokes; the public page, endpoint and keys; verify_certificate."""
+
+import io
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from pypdf import PdfReader
+
+from grading.models import Certificate, CertificateStatus, PublishedKey
+from grading.pdf import ATTACHMENT_NAME
+from grading.services import certificate_issue, certificate_revoke, unit_grade
+from grading.services.documents import certificate_pdf_bytes, certificate_render
+from grading.signing import verify_signature
+from inventory.choices import EventKind, UnitState
+from inventory.errors import InvalidInput
+from inventory.models import UnitEvent
+from testbench.models import Bench
+from testbench.services import run_create, run_finish, run_start
+
+from .conftest import make_tested_unit
+
+
+def certified(make_units, report, lot="CERT1", **lot_fields):
+    unit = make_tested_unit(make_units, report, lot=lot)
+    if lot_fields:
+        unit.lot.__class__.objects.filter(pk=unit.lot_id).update(**lot_fields)
+    unit_grade(unit=unit)
+    certificate = certificate_issue(unit=unit, actor_label="test")
+    certificate_render(certificate.pk)  # what the task does on commit
+    certificate.refresh_from_db()
+    unit.refresh_from_db()
+    return unit, certificate
+
+
+def pdf_of(certificate) -> tuple[str, dict]:
+    reader = PdfReader(io.BytesIO(certificate.pdf.open("rb").read()))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return text, json.loads(reader.attachments[ATTACHMENT_NAME][0])
+
+
+def retest(unit, report):
+    from inventory.services import unit_transition
+
+    unit_transition(unit=unit, to_state=UnitState.QUEUED, reason="retest")
+    bench = Bench.objects.get(name="grading-bench")
+    run = run_start(run=run_create(unit=unit, plan="quick", bench=bench), identity=report.identity, software={})
+    run_finish(run=run, report=report)
+    unit.refresh_from_db()
+
+
+@pytest.mark.django_db
+def test_issuing_signs_the_grade_and_certifies_the_card(make_units, reports):
+    unit, certificate = certified(make_units, reports["healthy"], supplier="Secret Mining Co", total_cost=999,
+                                  notes="internal lot note")
+    assert unit.state == UnitState.CERTIFIED
+    event = UnitEvent.objects.filter(unit=unit).latest("id")
+    assert event.to_state == UnitState.CERTIFIED and certificate.printed_id in event.reason
+    assert len(certificate.public_id) == 28 and certificate.printed_id.count("-") == 6
+    payload = certificate.payload
+    assert payload["id"] == certificate.public_id and payload["card"]["serial"] == unit.serial
+    assert payload["grade"]["functional"] == "F-A" and payload["grade"]["override"] is None
+    assert payload["verify_url"] == f"https://certs.example.test/verify/{certificate.public_id}/"
+    assert {c["name"] for c in payload["test"]["checks"]} >= {"vram", "compute", "performance", "thermal"}
+    assert payload["ai_readiness"]["largest_model_billions"]["int4"] > 10
+    text = json.dumps(payload)
+    for internal in ("Secret Mining Co", "999", "internal lot note", "\"lot", "cost", "supplier", "notes"):
+        assert internal not in text
+    key = PublishedKey.objects.get()
+    assert certificate.key_id == key.key_id and key.retired_at is None
+
+
+@pytest.mark.django_db
+def test_the_pdf_holds_grade_serial_id_and_the_signed_payload(make_units, reports):
+    _, certificate = certified(make_units, reports["pcie_degraded"])
+    text, envelope = pdf_of(certificate)
+    squashed = "".join(text.split())
+    for fact in ("F-C", certificate.payload["card"]["serial"], certificate.printed_id, certificate.key_id):
+        assert fact in squashed
+    assert "AI-readiness" in text and "PCIe link gen1 x1" in text
+    # The embedded payload round-trips and verifies against the published key.
+    from grading.keys import keyring
+
+    assert envelope["payload"] == certificate.payload and envelope["kid"] == certificate.key_id
+    assert verify_signature(envelope["payload"], envelope["signature"], envelope["kid"], keyring()) == ""
+    assert len(PdfReader(certificate.pdf.open("rb")).pages) <= 2
+
+
+@pytest.mark.django_db
+def test_rendering_is_deterministic_and_never_changes_the_payload(make_units, reports):
+    _, certificate = certified(make_units, reports["healthy"])
+    before = (certificate.canonical, certificate.signature, certificate.payload, certificate.pdf_sha256)
+    first, second = certificate_pdf_bytes(certificate), certificate_pdf_bytes(certificate)
+    assert first == second
+    certificate_render(certificate.pk)
+    certificate.refresh_from_db()
+    assert (certificate.canonical, certificate.signature, certificate.payload, certificate.pdf_sha256) == before
+
+
+@pytest.mark.django_db
+def test_only_a_graded_passing_card_is_certified(make_units, reports):
+    bad = make_tested_unit(make_units, reports["vram_stuck_bit"], lot="BAD")
+    unit_grade(unit=bad)
+    with pytest.raises(InvalidInput, match="is failed; a certificate is issued for a graded card"):
+        certificate_issue(unit=bad)
+    assert not Certificate.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_retest_supersedes_the_certificate_and_the_new_one_points_back(make_units, reports, client):
+    unit, old = certified(make_units, reports["healthy"])
+    retest(unit, reports["pcie_degraded"])
+    unit_grade(unit=unit)
+    old.refresh_from_db()
+    assert old.status == CertificateStatus.SUPERSEDED and old.superseded_by is None
+    page = client.get(f"/verify/{old.public_id}/").content.decode()
+    assert "Superseded" in page and "has not been certified again" in page
+    new = certificate_issue(unit=unit)
+    old.refresh_from_db()
+    assert old.superseded_by == new and new.payload["supersedes"] == old.public_id
+    page = client.get(f"/verify/{old.public_id}/").content.decode()
+    assert "Superseded" in page and new.public_id in page
+    answer = client.get(f"/api/certificates/{old.public_id}/verify/").json()
+    assert answer["status"] == "superseded" and answer["valid"] is False
+    assert answer["superseded_by"]["id"] == new.public_id and answer["signature"]["valid"] is True
+
+
+@pytest.mark.django_db
+def test_revoking_shows_everywhere_and_holds_the_card(make_units, reports, client):
+    unit, certificate = certified(make_units, reports["healthy"])
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        certificate_revoke(certificate=certificate, reason="  ")
+    certificate_revoke(certificate=certificate, reason="serial sticker found to be forged", actor_label="test")
+    unit.refresh_from_db()
+    assert unit.state == UnitState.ON_HOLD
+    event = UnitEvent.objects.filter(unit=unit).latest("id")
+    assert event.kind == EventKind.CERTIFICATE_REVOKED and "forged" in event.reason
+    page = client.get(f"/verify/{certificate.public_id}/").content.decode()
+    assert "Revoked" in page and "serial sticker found to be forged" in page
+    answer = client.get(f"/api/certificates/{certificate.public_id}/verify/").json()
+    assert (answer["status"], answer["valid"], answer["status_reason"]) == \
+        ("revoked", False, "serial sticker found to be forged")
+
+
+@pytest.mark.django_db
+def test_the_public_page_needs_no_account_and_reads_ids_as_printed(make_units, reports, client):
+    _, certificate = certified(make_units, reports["healthy"])
+    for typed in (certificate.public_id, certificate.printed_id.lower(), certificate.public_id.replace("1", "I")):
+        response = client.get(f"/verify/{typed}/")
+        assert response.status_code == 200, typed
+    body = response.content.decode()
+    assert "Valid." in body and certificate.payload["card"]["serial"] in body and "F-A" in body
+    pdf = client.get(f"/verify/{certificate.public_id}/certificate.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert b"".join(pdf.streaming_content) == certificate.pdf.open("rb").read()
+    answer = client.get(f"/api/certificates/{certificate.public_id}/verify/").json()
+    assert answer["valid"] is True and answer["facts"]["serial"] == certificate.payload["card"]["serial"]
+    assert answer["payload"] == certificate.payload
+
+
+@pytest.mark.django_db
+def test_unknown_ids_get_a_plain_404(client, settings, catalog):
+    settings.DEBUG = True  # even a debug server answers a guessed id with the plain page, not its URL list
+    for path in ("/verify/0000000000000000000000000000/", "/verify/not-an-id/",
+                 "/verify/0000000000000000000000000000/certificate.pdf"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert b"Not found" in response.content and b"urlpatterns" not in response.content.lower()
+    response = client.get("/api/certificates/0000000000000000000000000000/verify/")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.django_db
+def test_a_record_changed_in_the_database_no_longer_verifies(make_units, reports, client):
+    _, certificate = certified(make_units, reports["healthy"])
+    payload = certificate.payload
+    payload["grade"]["functional"] = "F-A+"
+    Certificate.objects.filter(pk=certificate.pk).update(payload=payload)
+    answer = client.get(f"/api/certificates/{certificate.public_id}/verify/").json()
+    assert answer["valid"] is False and "differs from the bytes that were signed" in answer["signature"]["problem"]
+    assert "Signature check failed" in client.get(f"/verify/{certificate.public_id}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_verify_endpoints_are_rate_limited(make_units, reports, client, settings):
+    _, certificate = certified(make_units, reports["healthy"])
+    settings.REFURB_VERIFY_RATE = "3/min"
+    codes = [client.get(f"/verify/{certificate.public_id}/").status_code for _ in range(3)]
+    limited = client.get(f"/verify/{certificate.public_id}/")
+    api = client.get(f"/api/certificates/{certificate.public_id}/verify/")
+    assert codes == [200, 200, 200] and limited.status_code == 429 and int(limited["Retry-After"]) > 0
+    assert api.status_code == 429
+    other = client.get(f"/verify/{certificate.public_id}/", REMOTE_ADDR="192.0.2.9")  # per client address
+    assert other.status_code == 200
+
+
+@pytest.mark.django_db
+def test_rotation_keeps_old_keys_published_and_old_certificates_valid(make_units, reports, client, tmp_path):
+    _, old = certified(make_units, reports["healthy"], lot="ROT1")
+    call_command("signing_key", "rotate", stdout=StringIO())
+    _, new = certified(make_units, reports["healthy"], lot="ROT2")
+    assert new.key_id != old.key_id
+    document = client.get("/.well-known/refurb-keys.json").json()
+    statuses = {k["kid"]: k["status"] for k in document["keys"]}
+    assert statuses == {old.key_id: "retired", new.key_id: "current"}
+    keys_file = tmp_path / "keys.json"
+    keys_file.write_text(json.dumps(document))
+    for certificate in (old, new):
+        path = tmp_path / f"{certificate.public_id}.pdf"
+        path.write_bytes(certificate.pdf.open("rb").read())
+        call_command("verify_certificate", str(path), "--keys", str(keys_file), stdout=StringIO())
+        assert client.get(f"/api/certificates/{certificate.public_id}/verify/").json()["valid"] is True
+    assert list((tmp_path / "keys").glob("signing.retired-*.pem"))  # the old key file, kept aside to shred
+
+
+def write(tmp_path, name, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def pdf_with_attachment(original: bytes, envelope: dict) -> bytes:
+    """The same PDF pages with the attachment replaced (what a forger would do)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=io.BytesIO(original))
+    writer._root_object.pop("/Names", None)
+    writer.add_attachment(ATTACHMENT_NAME, json.dumps(envelope).encode())
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_verify_certificate_reports_genuine_tampered_and_revoked_pdfs(make_units, reports, tmp_path):
+    unit, certificate = certified(make_units, reports["healthy"])
+    original = certificate.pdf.open("rb").read()
+    out = StringIO()
+    call_command("verify_certificate", write(tmp_path, "good.pdf", original), stdout=out)
+    assert "signature: good" in out.getvalue() and "matches the issuer's record" in out.getvalue()
+
+    _, envelope = pdf_of(certificate)
+    forged = json.loads(json.dumps(envelope))
+    forged["payload"]["grade"]["functional"] = "F-A"  # unchanged grade, changed serial
+    forged["payload"]["card"]["serial"] = "SOMEONE-ELSES"
+    out = StringIO()
+    with pytest.raises(CommandError, match="NOT VERIFIED") as caught:
+        call_command("verify_certificate", write(tmp_path, "forged.pdf", pdf_with_attachment(original, forged)),
+                     stdout=out)
+    assert caught.value.returncode == 1 and "signature: the signature does not match" in out.getvalue()
+    assert "differs from the issuer's record" in out.getvalue()
+
+    # A genuine payload inside a PDF whose printed page says something else.
+    from weasyprint import HTML, Attachment
+
+    page = HTML(string=f"<p>Certificate {certificate.printed_id} serial FAKE-123 grade F-A</p>").write_pdf(
+        attachments=[Attachment(string=json.dumps(envelope).encode(), name=ATTACHMENT_NAME)])
+    out = StringIO()
+    with pytest.raises(CommandError, match="NOT VERIFIED"):
+        call_command("verify_certificate", write(tmp_path, "reprinted.pdf", page), stdout=out)
+    assert f"the serial {unit.serial} from the signed payload is not on the page" in out.getvalue()
+
+    certificate_revoke(certificate=certificate, reason="card returned with a cracked PCB")
+    out = StringIO()
+    with pytest.raises(CommandError, match="NOT VERIFIED"):
+        call_command("verify_certificate", write(tmp_path, "revoked.pdf", original), stdout=out)
+    assert "status: revoked: card returned with a cracked PCB" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_verify_certificate_with_the_wrong_keys_or_a_bad_file(make_units, reports, tmp_path, client):
+    _, certificate = certified(make_units, reports["healthy"])
+    pdf = write(tmp_path, "c.pdf", certificate.pdf.open("rb").read())
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from grading.signing import public_jwk
+
+    other = public_jwk(Ed25519PrivateKey.generate().public_key())
+    keys = write(tmp_path, "other.json", json.dumps({"keys": [other]}).encode())
+    out = StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("verify_certificate", pdf, "--keys", keys, stdout=out)
+    assert caught.value.returncode == 1 and "is not among the published keys" in out.getvalue()
+    for args, message in (
+        (["/nonexistent.pdf"], "cannot read /nonexistent.pdf"),
+        ([write(tmp_path, "not.pdf", b"hello")], "not a readable PDF"),
+        ([pdf, "--keys", write(tmp_path, "bad.json", b"[1, 2]")], "is not a key document"),
+    ):
+        with pytest.raises(CommandError, match=message) as caught:
+            call_command("verify_certificate", *args, stdout=StringIO())
+        assert caught.value.returncode == 2
+    from weasyprint import HTML
+
+    with pytest.raises(CommandError, match="no refurb-certificate.json attachment") as caught:
+        call_command("verify_certificate", write(tmp_path, "plain.pdf", HTML(string="<p>hi</p>").write_pdf()),
+                     stdout=StringIO())
+    assert caught.value.returncode == 2
