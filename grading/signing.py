@@ -133,11 +133,19 @@ def generate_key_file(path: Path) -> SigningKey:
 
 def verify_signature(payload, signature: str, key_id: str, keyring: dict[str, Ed25519PublicKey]) -> str:
     """"" if `signature` by `key_id` is good for `payload`, else why not."""
+    try:
+        canonical = canonicalize(payload)
+    except SigningError as exc:
+        return str(exc)
+    return verify_signed_bytes(canonical, signature, key_id, keyring)
+
+
+def verify_signed_bytes(canonical: bytes, signature: str, key_id: str, keyring: dict[str, Ed25519PublicKey]) -> str:
+    """"" if `signature` by `key_id` is good for the canonical bytes, else why not."""
     key = keyring.get(key_id)
     if key is None:
         return f"key {key_id} is not among the published keys"
     try:
-        canonical = canonicalize(payload)
         raw = b64url_decode(signature)
     except SigningError as exc:
         return str(exc)

@@ -124,4 +124,9 @@ def certificate_by_public_id(text: str) -> Certificate | None:
     public_id = public_id_normalize(text)
     if not public_id:
         return None
-    return (Certificate.objects.select_related("superseded_by", "unit").filter(public_id=public_id).first())
+    # One plain get() (no ordering, no join: the newer certificate of a superseded one is fetched only then), since
+    # this runs on every public page view.
+    try:
+        return Certificate.objects.get(public_id=public_id)
+    except Certificate.DoesNotExist:
+        return None

@@ -103,3 +103,35 @@ def test_grading_api_roles(make_units, reports, client_for, technician, reseller
     revoked = client_for(admin_user).post(revoke, {"reason": "wrong card photographed"}, format="json")
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
     assert client_for(admin_user).post(revoke, {"reason": "again"}, format="json").status_code == 400
+
+
+@pytest.mark.django_db
+def test_admin_actions_ask_for_a_reason(make_units, reports, client, admin_user, technician):
+    from grading.models import Certificate
+
+    unit = make_tested_unit(make_units, reports["healthy"])
+    grade = unit_grade(unit=unit)
+    client.force_login(admin_user)
+    url = "/admin/grading/grade/"
+    asked = client.post(url, {"action": "override", "_selected_action": [grade.pk]})
+    assert asked.status_code == 200 and b"New functional grade" in asked.content
+    refused = client.post(url, {"action": "override", "_selected_action": [grade.pk], "apply": "1",
+                                "functional": "F-B", "reason": ""})
+    assert b"This field is required" in refused.content and Grade.objects.count() == 1
+    done = client.post(url, {"action": "override", "_selected_action": [grade.pk], "apply": "1",
+                             "functional": "F-B", "reason": "chipped fan shroud"}, follow=True)
+    assert b"Override grades: 1 done" in done.content
+    assert unit.grades.first().override_reason == "chipped fan shroud"
+
+    certificate = certificate_issue(unit=unit)
+    done = client.post("/admin/grading/certificate/", {"action": "revoke", "_selected_action": [certificate.pk],
+                                                       "apply": "1", "reason": "sold twice"}, follow=True)
+    assert b"Revoke certificates: 1 done" in done.content
+    assert Certificate.objects.get().status_reason == "sold twice"
+
+    client.force_login(technician)  # no such action offered, and a forged POST does nothing
+    page = client.get(url)
+    assert page.status_code == 200 and b'value="override"' not in page.content
+    client.post(url, {"action": "override", "_selected_action": [grade.pk], "apply": "1", "functional": "FAIL",
+                      "reason": "x"})
+    assert unit.grades.first().functional == "F-B"
