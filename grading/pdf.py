@@ -97,5 +97,7 @@ def certificate_pdf(certificate, *, telemetry_columns: dict | None = None) -> by
         name=ATTACHMENT_NAME, description="Signed certificate payload (RFC 8785 JSON, Ed25519)",
         created=issued, modified=issued, relationship="Data")
     html = certificate_html(certificate, telemetry_columns=telemetry_columns)
+    # PDF/A-3b: the archival form of PDF that allows embedded files (the signed payload travels with the document).
     return HTML(string=html, base_url=None).write_pdf(attachments=[attachment], font_config=_font_config(),
-                                                      pdf_identifier=certificate.public_id.encode("ascii"))
+                                                      pdf_identifier=certificate.public_id.encode("ascii"),
+                                                      pdf_variant="pdf/a-3b")
