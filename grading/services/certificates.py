@@ -87,7 +87,7 @@ def certificate_issue(*, unit: Unit, actor=None, actor_label: str = "") -> Certi
                         reason=f"certificate {certificate.printed_id} issued ({grade.functional}/"
                                f"{grade.cosmetic or '-'})",
                         payload={"certificate": public_id, "grade": grade.pk, "key_id": key.key_id})
-        from ..tasks import render_certificate_pdf
+        from ..tasks import render_certificate_pdf  # here: tasks imports these services
 
         transaction.on_commit(lambda: render_certificate_pdf.delay(certificate.pk))
     return certificate
