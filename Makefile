@@ -13,7 +13,7 @@ PORT ?= 8000
 # The demo batch `make run` tests where this host has no NVIDIA GPU: eight simulated cards, faults dealt in turn.
 DEMO_FAULTS ?= healthy,vram_stuck_bit,thermal_runaway,healthy,pcie_degraded,compute_sdc,mining_vbios,healthy
 
-.PHONY: install run test test-sqlite test-postgres lint clean
+.PHONY: install run test test-sqlite test-postgres test-postgres-db test-workers lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,25 +40,38 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 
-test: install lint test-sqlite test-postgres
+# The SQLite and PostgreSQL passes run side by side (each is one pytest process on its own database, so together
+# they use both cores of a 2-core CI machine); their output is shown whole, one pass after the other, as each ends.
+# Then the tests that start bench worker processes (celery_workers), alone, since they time heartbeats and cancels.
+test: install lint
+	@echo "== the suite on SQLite and on PostgreSQL, side by side (output when each pass ends) =="
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres-db
+	@$(MAKE) --no-print-directory test-workers
 
-# The tests that start bench worker processes on Redis (celery_workers) run in the PostgreSQL pass, against the
-# services production uses; they pass on SQLite too (`pytest -m celery_workers`), at two more minutes.
 test-sqlite: install
 	@echo "== test suite on SQLite (celery_workers: in the PostgreSQL pass) =="
-	env -u DATABASE_URL $(BIN)/pytest -q -m "not celery_workers"
+	env -u DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider -m "not celery_workers"
 
 # On PostgreSQL when it is reachable; under CI a missing PostgreSQL fails the run instead of skipping it.
 # Tests marked database_independent (the device layer and the checks) ran in the SQLite pass already.
-test-postgres: install
-	@if $(BIN)/python scripts/db_ready.py "$(TEST_POSTGRES_URL)"; then \
-		echo "== test suite on PostgreSQL =="; \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/pytest -q -m "not database_independent"; \
+# The celery_workers tests run against PostgreSQL, the services production uses; they pass on SQLite too
+# (`pytest -m celery_workers`), at two more minutes.
+PG_PASS = if $(BIN)/python scripts/db_ready.py "$(TEST_POSTGRES_URL)"; then \
+		echo "== $(1) on PostgreSQL =="; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/pytest -q -p no:cacheprovider -m "$(2)"; \
 	elif [ -n "$$CI" ]; then \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL) and CI is set: failing"; exit 1; \
 	else \
-		echo "!! PostgreSQL not reachable at $(TEST_POSTGRES_URL): the PostgreSQL pass was NOT run"; \
+		echo "!! PostgreSQL not reachable at $(TEST_POSTGRES_URL): $(1) was NOT run on it"; \
 	fi
+
+test-postgres: install test-postgres-db test-workers
+
+test-postgres-db: install
+	@$(call PG_PASS,the test suite,not database_independent and not celery_workers)
+
+test-workers: install
+	@$(call PG_PASS,the bench-worker tests (celery_workers),celery_workers)
 
 clean:
 	rm -rf $(VENV) var/test-refurb.sqlite3* .pytest_cache .ruff_cache
