@@ -23,3 +23,9 @@ def unit_detail_list() -> QuerySet[Unit]:
         Prefetch("events", queryset=UnitEvent.objects.select_related("actor")),
         Prefetch("inspections", queryset=Inspection.objects.prefetch_related("photos")),
     )
+
+
+def units_by_asset_tag(tags: list[str]) -> tuple[list[Unit], list[str]]:
+    """The units with these asset tags (as typed: any case), in the order given, and the tags no unit has."""
+    found = {u.asset_tag: u for u in Unit.objects.filter(asset_tag__in=[t.upper() for t in tags])}
+    return [found[t.upper()] for t in tags if t.upper() in found], [t for t in tags if t.upper() not in found]

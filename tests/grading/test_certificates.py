@@ -297,3 +297,47 @@ def test_verify_certificate_with_the_wrong_keys_or_a_bad_file(make_units, report
         call_command("verify_certificate", write(tmp_path, "plain.pdf", HTML(string="<p>hi</p>").write_pdf()),
                      stdout=StringIO())
     assert caught.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_the_certify_command(make_units, reports):
+    good = make_tested_unit(make_units, reports["healthy"], lot="CMD1")
+    bad = make_tested_unit(make_units, reports["vram_stuck_bit"], lot="CMD2")
+    unit_grade(unit=good)
+    unit_grade(unit=bad)
+    out = StringIO()
+    call_command("certify", "--all-graded", stdout=out)  # the failed card is not graded, so not offered
+    certificate = Certificate.objects.get()
+    assert certificate.unit == good
+    assert f"{good.asset_tag:<13} F-A/A  {certificate.printed_id}  {certificate.payload['verify_url']}" in \
+        out.getvalue() and out.getvalue().strip().endswith("1 certified")
+    errors = StringIO()
+    with pytest.raises(CommandError, match="1 card\\(s\\) could not be certified") as caught:
+        call_command("certify", bad.asset_tag.lower(), stdout=StringIO(), stderr=errors)
+    assert caught.value.returncode == 1 and "is failed; a certificate is issued for a graded card" in errors.getvalue()
+    with pytest.raises(CommandError, match="no unit with asset tag RF-NOPE") as caught:
+        call_command("certify", "RF-NOPE", stdout=StringIO())
+    assert caught.value.returncode == 2
+    with pytest.raises(CommandError, match="one or the other") as caught:
+        call_command("certify", good.asset_tag, "--all-graded", stdout=StringIO())
+    assert caught.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_the_signing_key_command(tmp_path, settings):
+    out = StringIO()
+    call_command("signing_key", "show", stdout=out)  # creates the key file on first use, and publishes it
+    document = json.loads(out.getvalue())
+    assert [k["status"] for k in document["keys"]] == ["current"]
+    assert (settings.REFURB_SIGNING_KEY_FILE.stat().st_mode & 0o777) == 0o600
+    target = tmp_path / "new.pem"
+    out = StringIO()
+    call_command("signing_key", "generate", str(target), stdout=out)
+    assert target.exists() and (target.stat().st_mode & 0o777) == 0o600 and "wrote" in out.getvalue()
+    with pytest.raises(CommandError, match="never overwritten") as caught:
+        call_command("signing_key", "generate", str(target), stdout=StringIO())
+    assert caught.value.returncode == 2
+    settings.REFURB_SIGNING_KEY = target.read_text()  # a key from the setting cannot be rotated by file
+    with pytest.raises(CommandError, match="comes from the REFURB_SIGNING_KEY setting") as caught:
+        call_command("signing_key", "rotate", stdout=StringIO())
+    assert caught.value.returncode == 2

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from grading.services import GRADABLE_STATES, unit_grade
 from inventory.errors import DomainError
 from inventory.models import Unit
+from inventory.selectors import units_by_asset_tag
 
 
 class Command(BaseCommand):
@@ -27,11 +28,9 @@ class Command(BaseCommand):
             units = list(Unit.objects.filter(state__in=GRADABLE_STATES, test_runs__isnull=False).distinct()
                          .order_by("asset_tag"))
         else:
-            found = {u.asset_tag: u for u in Unit.objects.filter(asset_tag__in=[t.upper() for t in asset_tags])}
-            unknown = [t for t in asset_tags if t.upper() not in found]
+            units, unknown = units_by_asset_tag(asset_tags)
             if unknown:
                 raise CommandError(f"no unit with asset tag {', '.join(unknown)}", returncode=2)
-            units = [found[t.upper()] for t in asset_tags]
         rows, refused = [], []
         for unit in units:
             try:
