@@ -22,7 +22,8 @@ from grading.signing import (
 
 pytestmark = pytest.mark.database_independent
 
-JCS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "jcs"
+# The RFC 8785 vectors, copied into the repository with their licence and source (tests/data/jcs/SOURCE.md).
+JCS = Path(__file__).resolve().parents[1] / "data" / "jcs"
 VECTORS = sorted(p.stem for p in (JCS / "input").glob("*.json"))
 PAYLOAD = {
     "schema": "refurb-certificate/1", "id": "R18PD2FCYS5GG5DZJ391CY32ZB06", "issued_at": "2026-11-28T18:28:21Z",
