@@ -13,7 +13,7 @@ PORT ?= 8000
 # The demo batch `make run` tests where this host has no NVIDIA GPU: eight simulated cards, faults dealt in turn.
 DEMO_FAULTS ?= healthy,vram_stuck_bit,thermal_runaway,healthy,pcie_degraded,compute_sdc,mining_vbios,healthy
 
-.PHONY: install run test test-sqlite test-postgres test-postgres-db test-workers lint clean
+.PHONY: install system-libs run test test-sqlite test-postgres test-postgres-db test-workers lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ $(STAMP): pyproject.toml
 	$(PIP) install -e ".[bench,dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) system-libs
+
+# Pango and HarfBuzz's subsetter for certificate PDFs: installed where apt-get can be run, else named once.
+system-libs:
+	@scripts/system_libs.sh
 
 run: install
 	$(BIN)/python manage.py migrate --no-input -v0

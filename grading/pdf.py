@@ -7,7 +7,10 @@ only read: re-rendering never changes what was signed.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import warnings
 from datetime import UTC, datetime
 
 import segno
@@ -76,11 +79,43 @@ def certificate_html(certificate, *, telemetry_columns: dict | None) -> str:
 
 
 _per_thread = threading.local()
+log = logging.getLogger(__name__)
+HARFBUZZ_FIX = "apt-get install libharfbuzz-subset0 (Debian, Ubuntu) or your system's HarfBuzz >= 4.1 package"
+
+
+class _FontToolsFallbackFilter(logging.Filter):
+    """WeasyPrint warns once per font per document when it subsets with fontTools; we say it once per process."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "instead of HarfBuzz-Subset" not in record.getMessage()
+
+
+def _weasyprint():
+    """Import WeasyPrint once, quietly. Without HarfBuzz's subsetter it falls back to fontTools, which stamps the
+    time into each subset font: SOURCE_DATE_EPOCH (the reproducible-builds convention, which fontTools reads) pins
+    that stamp, so that rendering stays byte-for-byte deterministic either way; and its warnings, several per
+    certificate, become one line naming the fix."""
+    if getattr(_weasyprint, "ready", False):
+        import weasyprint
+
+        return weasyprint
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="HarfBuzz-Subset will be required", category=DeprecationWarning)
+        import weasyprint
+        from weasyprint.text import ffi
+    if ffi.harfbuzz_subset is None:
+        logging.getLogger("weasyprint").addFilter(_FontToolsFallbackFilter())
+        log.warning("HarfBuzz's font subsetter is missing: certificate fonts are subset with fontTools (slower, and "
+                    "unsupported by future WeasyPrint). Fix: %s", HARFBUZZ_FIX)
+    _weasyprint.ready = True
+    return weasyprint
 
 
 def _font_config():
     """One WeasyPrint font configuration per thread, kept: building one per render cost a quarter of the render
     time. (Not shared across threads: it wraps a Pango font map.)"""
+    _weasyprint()
     from weasyprint.text.fonts import FontConfiguration
 
     if getattr(_per_thread, "font_config", None) is None:
@@ -89,7 +124,8 @@ def _font_config():
 
 
 def certificate_pdf(certificate, *, telemetry_columns: dict | None = None) -> bytes:
-    from weasyprint import HTML, Attachment  # imported here: loading Pango costs web processes that never render
+    weasyprint = _weasyprint()  # imported here: loading Pango costs web processes that never render
+    HTML, Attachment = weasyprint.HTML, weasyprint.Attachment
 
     issued = datetime.strptime(certificate.payload["issued_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     attachment = Attachment(

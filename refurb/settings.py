@@ -173,6 +173,10 @@ X_FRAME_OPTIONS = "DENY"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or None
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+if CELERY_TASK_ALWAYS_EAGER:
+    # Celery still builds a producer pool for eager tasks; with no URL it would be AMQP on a guessed "localhost"
+    # (and kombu says so on every first task). An in-memory transport: nothing leaves the process.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -269,5 +273,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # WeasyPrint logs each layout step at INFO, and fontTools each table it prunes.
     "loggers": {"weasyprint.progress": {"level": "WARNING"}, "fontTools": {"level": "WARNING"},
-                "pypdf": {"level": "ERROR"}},  # pypdf warns of every oddity in a file it is asked to check
+                "pypdf": {"level": "ERROR"},  # pypdf warns of every oddity in a file it is asked to check
+                # A line per task at INFO: noise in a command's output when tasks run in-process; a worker's own
+                # log (celery -l info) still shows them.
+                **({"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {})},
 }

@@ -3,6 +3,7 @@ signed payload; regrading supersedes, revoking revokes; the public page, endpoin
 
 import io
 import json
+import time
 from io import StringIO
 
 import pytest
@@ -53,8 +54,8 @@ def retest(unit, report):
 
 @pytest.mark.django_db
 def test_issuing_signs_the_grade_and_certifies_the_card(make_units, reports):
-    unit, certificate = certified(make_units, reports["healthy"], supplier="Secret Mining Co", total_cost=999,
-                                  notes="internal lot note")
+    unit, certificate = certified(make_units, reports["healthy"], supplier="Zqx7 Secret Mining Co", total_cost="48213.77",
+                                  notes="internal-lot-note-Kv93")
     assert unit.state == UnitState.CERTIFIED
     event = UnitEvent.objects.filter(unit=unit).latest("id")
     assert event.to_state == UnitState.CERTIFIED and certificate.printed_id in event.reason
@@ -66,7 +67,9 @@ def test_issuing_signs_the_grade_and_certifies_the_card(make_units, reports):
     assert {c["name"] for c in payload["test"]["checks"]} >= {"vram", "compute", "performance", "thermal"}
     assert payload["ai_readiness"]["largest_model_billions"]["int4"] > 10
     text = json.dumps(payload)
-    for internal in ("Secret Mining Co", "999", "internal lot note", "\"lot", "cost", "supplier", "notes"):
+    # Values no measurement can produce: a figure such as 0.0999 TFLOP/s once matched a cost of "999".
+    for internal in ("Zqx7 Secret Mining Co", "48213.77", "48213", "internal-lot-note-Kv93", "\"lot", "cost",
+                     "supplier", "notes"):
         assert internal not in text
     key = PublishedKey.objects.get()
     assert certificate.key_id == key.key_id and key.retired_at is None
@@ -89,10 +92,15 @@ def test_the_pdf_holds_grade_serial_id_and_the_signed_payload(make_units, report
 
 
 @pytest.mark.django_db
-def test_rendering_is_deterministic_and_never_changes_the_payload(make_units, reports):
+def test_rendering_is_deterministic_and_never_changes_the_payload(make_units, reports, monkeypatch):
     _, certificate = certified(make_units, reports["healthy"])
     before = (certificate.canonical, certificate.signature, certificate.payload, certificate.pdf_sha256)
-    first, second = certificate_pdf_bytes(certificate), certificate_pdf_bytes(certificate)
+    first = certificate_pdf_bytes(certificate)
+    # A day later, the same bytes: nothing in the PDF (fonts included, whichever subsetter made them) reads the clock.
+    now = time.time
+    monkeypatch.setattr(time, "time", lambda: now() + 86_400.5)
+    second = certificate_pdf_bytes(certificate)
+    monkeypatch.undo()
     assert first == second
     certificate_render(certificate.pk)
     certificate.refresh_from_db()
