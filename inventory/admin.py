@@ -16,7 +16,7 @@ from .roles import allowed_targets_for, can_see_costs
 from .services import (
     inspection_record,
     intake_import,
-    intake_parse_csv,
+    intake_read_csv,
     lot_cost_warnings,
     lot_create,
     lot_update,
@@ -118,7 +118,8 @@ class LotAdmin(admin.ModelAdmin):
         errors = []
         if request.method == "POST" and form.is_valid():
             try:
-                rows = intake_parse_csv(form.cleaned_data["csv_file"].read())
+                sheet = intake_read_csv(form.cleaned_data["csv_file"].read())
+                rows = sheet.rows
                 _, units = intake_import(lot_reference=lot.reference, rows=rows, actor=request.user,
                                          source="admin", dry_run=form.cleaned_data["dry_run"],
                                          allow_costs=can_see_costs(request.user))
@@ -128,9 +129,11 @@ class LotAdmin(admin.ModelAdmin):
                                            "imported.", messages.ERROR)
             else:
                 if form.cleaned_data["dry_run"]:
-                    self.message_user(request, f"{len(rows)} row(s) checked: all good. Nothing imported (dry run).")
+                    self.message_user(request, f"{len(rows)} row(s) checked ({sheet.separator_name}-separated): all "
+                                               "good. Nothing imported (dry run).")
                 else:
-                    self.message_user(request, f"Took in {len(units)} unit(s) into {lot.reference}.")
+                    self.message_user(request, f"Took in {len(units)} unit(s) into {lot.reference} (the file was "
+                                               f"{sheet.separator_name}-separated).")
                     for warning in lot_cost_warnings(lot=lot) if can_see_costs(request.user) else []:
                         self.message_user(request, warning, messages.WARNING)
                     return redirect(reverse("admin:inventory_unit_changelist") + f"?lot__id__exact={lot.pk}")

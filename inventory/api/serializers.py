@@ -171,6 +171,8 @@ class IntakeResultSerializer(serializers.Serializer):
     lot = LotBriefSerializer()
     dry_run = serializers.BooleanField()
     checked = serializers.IntegerField()
+    separator = serializers.ChoiceField(choices=["comma", "semicolon", "tab"], allow_null=True,
+                                        help_text="How the CSV file's cells were separated (null for a JSON list)")
     created = UnitSerializer(many=True)
     warnings = serializers.ListField(child=serializers.CharField())
 

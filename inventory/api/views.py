@@ -15,7 +15,7 @@ from ..services import (
     IntakeRow,
     inspection_record,
     intake_import,
-    intake_parse_csv,
+    intake_read_csv,
     lot_cost_warnings,
     lot_create,
     lot_update,
@@ -90,16 +90,16 @@ class LotViewSet(ActionPermsMixin, mixins.CreateModelMixin, mixins.UpdateModelMi
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data.get("file"):
-            rows = intake_parse_csv(data["file"].read())
-            source = "api-csv"
+            sheet = intake_read_csv(data["file"].read())
+            rows, separator, source = sheet.rows, sheet.separator_name, "api-csv"
         else:
             rows = [IntakeRow(line=index + 2, values=card) for index, card in enumerate(data["units"])]
-            source = "api"
+            separator, source = None, "api"
         _, units = intake_import(lot_reference=lot.reference, rows=rows, actor=request.user, source=source,
                                  dry_run=data["dry_run"], allow_costs=can_see_costs(request.user))
         warnings = lot_cost_warnings(lot=lot) if can_see_costs(request.user) and units else []
-        result = {"lot": lot, "dry_run": data["dry_run"], "checked": len(rows), "created": units,
-                  "warnings": warnings}
+        result = {"lot": lot, "dry_run": data["dry_run"], "checked": len(rows), "separator": separator,
+                  "created": units, "warnings": warnings}
         return Response(IntakeResultSerializer(result, context={"request": request}).data,
                         status=status.HTTP_200_OK if data["dry_run"] else status.HTTP_201_CREATED)
 

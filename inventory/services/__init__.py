@@ -2,17 +2,19 @@
 
 from .catalog import CatalogIndex, catalog_load
 from .inspections import inspection_record
-from .intake import IntakeRow, intake_import, intake_parse_csv, intake_validate
+from .intake import CsvSheet, IntakeRow, intake_import, intake_parse_csv, intake_read_csv, intake_validate
 from .lots import lot_allocate_costs, lot_cost_warnings, lot_create, lot_update
 from .units import unit_event_record, unit_transition, unit_update
 
 __all__ = [
     "CatalogIndex",
+    "CsvSheet",
     "IntakeRow",
     "catalog_load",
     "inspection_record",
     "intake_import",
     "intake_parse_csv",
+    "intake_read_csv",
     "intake_validate",
     "lot_allocate_costs",
     "lot_cost_warnings",

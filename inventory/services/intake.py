@@ -70,16 +70,61 @@ class ValidRow:
     extra: dict = field(default_factory=dict)
 
 
-def intake_parse_csv(content: bytes | str) -> list[IntakeRow]:
-    """Rows of a CSV file with a header line; columns by name, in any order. Header problems reject the file."""
+# The separators spreadsheets write: a comma, a semicolon where the comma is the decimal mark (most of continental
+# Europe), or a tab ("text, tab delimited").
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_DECIMAL_COMMA = re.compile(r"\s*\d+,\d{1,2}\s*")
+
+
+@dataclass
+class CsvSheet:
+    """A CSV file read into rows, and the separator its header line showed."""
+
+    rows: list[IntakeRow]
+    separator: str
+
+    @property
+    def separator_name(self) -> str:
+        return SEPARATORS[self.separator]
+
+
+def _decode(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # Name the line the bad byte is on: the rest of the file may be fine, and the user has to find it.
+        line = content.count(b"\n", 0, exc.start) + 1
+        column = len(content[content.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
+        raise IntakeRejected([RowError(line, "file", f"not UTF-8 text (byte 0x{content[exc.start]:02x} at "
+                                                     f"character {column}); save the sheet as CSV UTF-8")]) from None
+
+
+def _separator(header_line: str) -> str:
+    """The separator that splits the header line into the most known column names; where none does (a header of
+    unknown names), csv.Sniffer's guess among the same three; a comma when even that fails."""
+    def known(separator: str) -> int:
+        cells = next(csv.reader([header_line], delimiter=separator), [])
+        return sum(cell.strip().lower() in COLUMNS for cell in cells)
+
+    scores = {separator: known(separator) for separator in SEPARATORS}
+    best = max(scores, key=scores.get)  # ties go to the first: the comma
+    if scores[best]:
+        return best
+    try:
+        return csv.Sniffer().sniff(header_line, delimiters="".join(SEPARATORS)).delimiter
+    except csv.Error:
+        return ","
+
+
+def intake_read_csv(content: bytes | str) -> CsvSheet:
+    """Rows of a CSV file with a header line; columns by name, in any order; separated by commas, semicolons or
+    tabs (told from the header line). Where the separator is not the comma, a cost may use the decimal comma.
+    Header problems reject the file."""
     if isinstance(content, bytes):
-        try:
-            content = content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise IntakeRejected([RowError(1, "file", f"not UTF-8 text (byte {exc.start}); save the sheet as "
-                                                      "CSV UTF-8")]) from None
+        content = _decode(content)
     content = content.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(content, newline=""))
+    separator = _separator(content.partition("\n")[0].rstrip("\r"))
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=separator)
     try:
         header = next(reader)
     except StopIteration:
@@ -92,10 +137,12 @@ def intake_parse_csv(content: bytes | str) -> list[IntakeRow]:
         errors.append(RowError(1, name, "column appears more than once"))
     for name in columns:
         if name and name not in COLUMNS:
-            errors.append(RowError(1, name, f"unknown column; columns are: {', '.join(COLUMNS)}"))
+            errors.append(RowError(1, name, f"unknown column; columns are: {', '.join(COLUMNS)} "
+                                            f"(read as {SEPARATORS[separator]}-separated)"))
     for name in REQUIRED_COLUMNS:
         if name not in columns:
-            errors.append(RowError(1, name, "required column is missing from the header"))
+            errors.append(RowError(1, name, "required column is missing from the header "
+                                            f"(read as {SEPARATORS[separator]}-separated)"))
     if errors:
         raise IntakeRejected(errors)
 
@@ -110,12 +157,19 @@ def intake_parse_csv(content: bytes | str) -> list[IntakeRow]:
                 errors.append(RowError(line, "row", f"{len(record)} cells but the header has {len(columns)}"))
                 continue
             values = {name: (record[i] if i < len(record) else "") for i, name in enumerate(columns) if name}
+            if separator != "," and _DECIMAL_COMMA.fullmatch(values.get("cost") or ""):
+                values["cost"] = values["cost"].strip().replace(",", ".")
             rows.append(IntakeRow(line=line, values=values))
     except csv.Error as exc:
         errors.append(RowError(next_line, "row", f"not readable as CSV: {exc}"))
     if errors:
         raise IntakeRejected(errors)
-    return rows
+    return CsvSheet(rows=rows, separator=separator)
+
+
+def intake_parse_csv(content: bytes | str) -> list[IntakeRow]:
+    """The rows of a CSV file (see intake_read_csv)."""
+    return intake_read_csv(content).rows
 
 
 def _parse_cost(raw: str) -> Decimal:

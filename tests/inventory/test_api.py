@@ -193,7 +193,12 @@ def test_intake_endpoint_takes_a_csv_file_all_or_nothing(make_units, technician,
     response = client.post(f"/api/lots/{lot.pk}/intake/", {"file": good}, format="multipart")
     assert response.status_code == 201, response.content
     assert [u["serial"] for u in response.json()["created"]] == ["U-1", "U-2"]
+    assert response.json()["separator"] == "comma"
     assert lot.units.count() == 3
+    european = io.BytesIO("model;board_vendor;serial\nRTX 3070;MSI;U-3\n".encode())
+    european.name = "lot.csv"
+    response = client.post(f"/api/lots/{lot.pk}/intake/", {"file": european}, format="multipart")
+    assert response.status_code == 201 and response.json()["separator"] == "semicolon"
 
 
 @pytest.mark.django_db
@@ -205,6 +210,7 @@ def test_intake_endpoint_json_rows_and_dry_run(make_units, admin_user, client_fo
     assert response.status_code == 200 and response.json()["created"] == [] and lot.units.count() == 1
     response = client.post(f"/api/lots/{lot.pk}/intake/", {"units": rows}, format="json")
     assert response.status_code == 201 and response.json()["created"][0]["cost_basis"] == "120.00"
+    assert response.json()["separator"] is None  # a JSON list has none
     assert client.post(f"/api/lots/{lot.pk}/intake/", {}, format="json").status_code == 400
 
 

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from inventory.choices import UnitState
 from inventory.errors import IntakeRejected
 from inventory.models import Lot, Unit, UnitEvent
-from inventory.services import intake_import, intake_parse_csv
+from inventory.services import intake_import, intake_parse_csv, intake_read_csv
 
 HEADER = "model,board_vendor,serial,source_rig,notes,cost,location,cosmetic_grade\n"
 
@@ -99,10 +99,50 @@ def test_file_level_problems_are_reported(content, expected):
 
 
 @pytest.mark.django_db
-def test_non_utf8_file_and_empty_batch_are_rejected(catalog):
-    with pytest.raises(IntakeRejected, match="not UTF-8"):
-        intake_parse_csv(HEADER.encode() + "RTX 3080,MSI,\xe9\n".encode("latin-1"))
+def test_non_utf8_file_names_the_line_of_the_bad_byte_and_empty_batch_is_rejected(catalog):
+    content = HEADER.encode() + b"RTX 3080,MSI,A-1,,,,,\n" + "RTX 3080,MSI,A-2,,Fl\xfcgel,,,\n".encode("latin-1")
+    with pytest.raises(IntakeRejected) as info:
+        intake_parse_csv(content)
+    assert [(e.line, e.field) for e in info.value.errors] == [(3, "file")]
+    assert "not UTF-8 text (byte 0xfc at character 21)" in info.value.errors[0].message
+    with pytest.raises(IntakeRejected) as info:
+        intake_parse_csv(HEADER.encode() + "ÄÖ".encode() + b"\xfc,MSI,X\n")
+    assert "byte 0xfc at character 3)" in info.value.errors[0].message  # characters before it, not bytes
     assert rejected(HEADER) == [(1, "file", "no cards to take in")]
+
+
+EUROPEAN = "model;board_vendor;serial;notes;cost\nRTX 3080;MSI;E-1;\"dusty; LHR\";120,50\nRTX 3070;EVGA;E-2;;99.5\n"
+
+
+@pytest.mark.parametrize("separator, name", [(",", "comma"), (";", "semicolon"), ("\t", "tab")])
+@pytest.mark.django_db
+def test_the_separator_is_told_from_the_header_line(catalog, separator, name):
+    content = EUROPEAN.replace(";", separator)
+    if separator == ",":  # a comma-separated sheet writes a decimal point
+        content = content.replace("120,50", "120.50")
+    sheet = intake_read_csv(content.encode())
+    assert sheet.separator_name == name
+    assert [r.values["serial"] for r in sheet.rows] == ["E-1", "E-2"]
+    _, units = intake_import(lot_reference=f"LOT-{name}", rows=sheet.rows)
+    assert [u.cost_given for u in units] == [Decimal("120.50"), Decimal("99.50")]
+    assert units[0].notes == f"dusty{separator} LHR"  # a quoted separator is text
+
+
+@pytest.mark.django_db
+def test_a_header_of_unknown_names_is_refused_naming_the_separator_read(catalog):
+    with pytest.raises(IntakeRejected) as info:
+        intake_parse_csv("Modell;Hersteller;Seriennummer\nRTX 3080;MSI;X-1\n")
+    assert {e.field for e in info.value.errors} >= {"modell", "model", "serial"}
+    assert all("read as semicolon-separated" in e.message for e in info.value.errors)
+
+
+@pytest.mark.django_db
+def test_the_cli_says_which_separator_it_read(catalog, tmp_path, capsys):
+    sheet = tmp_path / "lot.csv"
+    sheet.write_text(EUROPEAN)
+    call_command("intake", "--lot", "CLI-EU", "--csv", str(sheet))
+    out = capsys.readouterr().out
+    assert "2 row(s), semicolon-separated" in out and "Took in 2 card(s)" in out
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from inventory.errors import IntakeRejected, InvalidInput
-from inventory.services import IntakeRow, intake_import, intake_parse_csv, lot_cost_warnings
+from inventory.services import IntakeRow, intake_import, intake_read_csv, lot_cost_warnings
 from inventory.services.intake import SERIAL_MISSING
 
 
@@ -82,10 +82,12 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise CommandError(f"cannot read {opts['csv']}: {exc.strerror}") from None
             try:
-                return intake_parse_csv(content)
+                sheet = intake_read_csv(content)
             except IntakeRejected as exc:
                 raise CommandError(f"{opts['csv']} rejected, nothing imported:\n" + "\n".join(
                     f"  {e}" for e in exc.errors)) from None
+            self.stdout.write(f"Read {opts['csv']}: {len(sheet.rows)} row(s), {sheet.separator_name}-separated.")
+            return sheet.rows
         if not single:
             raise CommandError("give --csv FILE, or --model, --vendor and --serial (or --no-serial) for one card")
         values = {
