@@ -7,8 +7,10 @@ in), queue a run per card, and execute the runs here — each in its own worker 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -17,11 +19,11 @@ from django.conf import settings
 from django.db import connection
 
 from inventory.errors import DomainError
-from inventory.models import Unit
+from inventory.models import Lot, Unit
 
 from .execution import run_execute
 from .hardware.base import DeviceLost
-from .hardware.discovery import DeviceSpec
+from .hardware.discovery import SIMULATED_MEMORY_BYTES, DeviceSpec
 from .models import TestRun
 from .plans import plan_for
 from .services import bench_register, run_cancel, run_create, run_sweep, unit_untestable_reason
@@ -41,6 +43,7 @@ class CardOutcome:
     report: object | None = None  # runner.CardReport, when the run finished
     error: str = ""  # why the card was not run, or why its worker stopped
     cancelled: bool = False
+    untested: bool = False  # never started: the bench cannot test this card (error says why)
     check: str = ""
     phase: str = ""
     progress: float = 0.0
@@ -49,7 +52,14 @@ class CardOutcome:
     def verdict(self) -> str:
         if self.report is not None:
             return str(self.report.verdict)
+        if self.untested:
+            return "not tested"
         return "cancelled" if self.cancelled else ("error" if self.error else "")
+
+    @property
+    def counts_against(self) -> bool:
+        """Whether this card makes the batch's exit status non-zero: it failed, errored or was cancelled."""
+        return self.verdict in ("fail", "error", "cancelled")
 
     @property
     def fraction(self) -> float:
@@ -69,13 +79,57 @@ class CardOutcome:
                 **({"error": self.error} if self.error else {})}
 
 
+@dataclass
+class LotSeating:
+    """A lot's cards on a simulated bench: a simulated card standing in for each testable one, seated in its own
+    slot, and the cards left off with the reason."""
+
+    specs: list[DeviceSpec]
+    seats: dict[int, Unit]  # slot index → the unit seated there
+    untested: list[tuple[Unit, str]]
+
+
+def lot_seating(reference: str, *, slots: int, faults: list[tuple[str, ...]] | None = None, seed: int = 0,
+                time_scale: float = 1.0, memory_bytes: int = SIMULATED_MEMORY_BYTES) -> LotSeating:
+    """Seat a lot's NVIDIA cards that can be tested now, in intake order, in up to `slots` simulated slots; fault
+    sets are dealt out in turn as for any simulated batch. Each stand-in reports its unit's serial, and its UUID (the
+    one recorded at an earlier run, else one made from the asset tag): the same card has the same UUID every time.
+    Raises DomainError for an unknown lot."""
+    lot = Lot.objects.filter(reference=reference).first()
+    if lot is None:
+        raise DomainError(f"no lot {reference!r}")
+    faults = faults or [("healthy",)]
+    specs, seats, untested = [], {}, []
+    for unit in lot.units.select_related("gpu_model").order_by("id"):
+        reason = unit_untestable_reason(unit)
+        if not reason and len(specs) == slots:
+            reason = f"{unit.asset_tag}: no free slot on this bench ({slots} slots); it waits for the next batch"
+        if reason:
+            untested.append((unit, reason))
+            continue
+        index = len(specs)
+        made_up = hashlib.sha256(f"refurb-simulated:{unit.asset_tag}".encode()).hexdigest()
+        specs.append(DeviceSpec("simulated", index, slug=unit.gpu_model.slug, seed=seed * 1000 + index,
+                                profiles=tuple(faults[index % len(faults)]), memory_bytes=memory_bytes,
+                                time_scale=time_scale, serial=unit.serial,
+                                uuid=unit.nvml_uuid or f"GPU-{uuid.UUID(made_up[:32])}"))
+        seats[index] = unit
+    return LotSeating(specs=specs, seats=seats, untested=untested)
+
+
 def bench_run_batch(*, specs: list[DeviceSpec], plan: str, bench_name: str, worker: str = "bench run",
                     notify: Callable[[CardOutcome, str], None] = lambda outcome, event: None,
-                    parallel: int | None = None) -> tuple[list[CardOutcome], bool]:
-    """Test every card in `specs` with `plan`. Returns the outcomes (in the order of `specs`) and whether the
-    batch ran to the end (False when cancelled with Ctrl-C). `notify(outcome, event)` is called with "ready",
-    "started", "progress" and "finished", for a live display (from several threads)."""
-    simulated = any(spec.kind == "simulated" for spec in specs)
+                    parallel: int | None = None, seats: dict[int, Unit] | None = None,
+                    untested: list[tuple[Unit, str]] = (), intake_lot: str = "",
+                    simulated: bool | None = None) -> tuple[list[CardOutcome], bool]:
+    """Test every card in `specs` with `plan`. Returns the outcomes (in the order of `specs`, then the `untested`
+    cards) and whether the batch ran to the end (False when cancelled with Ctrl-C). `notify(outcome, event)` is
+    called with "ready", "started", "progress" and "finished", for a live display (from several threads).
+    `seats` names the unit seated in a slot by hand (by slot index), where matching by UUID or serial would not do;
+    `untested` lists cards the bench was given but cannot test, with the reason, to report with the rest;
+    `intake_lot` is the lot that a card no unit claims is taken in to (default: one named after the bench)."""
+    if simulated is None:
+        simulated = any(spec.kind == "simulated" for spec in specs)
     checks = list(plan_for(plan, simulated=simulated))
     outcomes = [CardOutcome(key=i, label=spec.label, checks=checks, faults=list(spec.profiles))
                 for i, spec in enumerate(specs)]
@@ -91,7 +145,7 @@ def bench_run_batch(*, specs: list[DeviceSpec], plan: str, bench_name: str, work
         except DeviceLost as exc:
             outcome.error = str(exc)
     bench, slots, refused, taken_in = bench_register(name=bench_name, simulated=simulated, worker=worker,
-                                                     devices=devices)
+                                                     devices=devices, seats=seats, intake_lot=intake_lot)
     slot_by_index = {slot.index: slot for slot in slots}
     runs: dict[int, int] = {}  # outcome key → run id
     for outcome, spec in zip(outcomes, specs, strict=True):
@@ -108,6 +162,10 @@ def bench_run_batch(*, specs: list[DeviceSpec], plan: str, bench_name: str, work
                 except DomainError as exc:
                     outcome.error = str(exc)
         notify(outcome, "ready" if not outcome.error else "finished")
+    for unit, reason in untested:
+        outcome = CardOutcome(key=len(outcomes), label="—", checks=checks, unit=unit, error=reason, untested=True)
+        outcomes.append(outcome)
+        notify(outcome, "finished")
 
     cancel = threading.Event()
 

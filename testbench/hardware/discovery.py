@@ -24,6 +24,10 @@ class DeviceSpec:
     profiles: tuple[str, ...] = ()  # simulated: the fault profiles injected
     memory_bytes: int = SIMULATED_MEMORY_BYTES
     time_scale: float = 1.0
+    # Simulated: the board serial and NVML UUID the card reports ("" = made up from slug, index and seed). A
+    # simulated stand-in for a unit of a lot reports that unit's own, as the real card would.
+    serial: str = ""
+    uuid: str = ""
 
     @property
     def label(self) -> str:
@@ -43,7 +47,8 @@ class DeviceSpec:
             from .simulated import SimulatedDevice
 
             return SimulatedDevice(slug=self.slug, index=self.index, seed=self.seed, time_scale=self.time_scale,
-                                   memory_bytes=self.memory_bytes,
+                                   memory_bytes=self.memory_bytes, serial=self.serial or None,
+                                   uuid=self.uuid or None,
                                    faults=build_fault_plan(self.profiles, seed=self.seed,
                                                            memory_bytes=self.memory_bytes))
         from .nvml import discover_nvml_devices

@@ -26,6 +26,9 @@ def _nvml_module():
     return pynvml
 
 
+nvml_unavailable_reason = ""  # why NVML could not start in this process, if it could not
+
+
 def nvml_init(nvml) -> bool:
     """Initialise NVML once per process; False where there is no driver or library (a machine without a GPU)."""
     global _init_count
@@ -36,7 +39,10 @@ def nvml_init(nvml) -> bool:
         try:
             nvml.nvmlInit()
         except nvml.NVMLError as exc:
-            log.info("NVML not available: %s", exc)
+            # Expected on a machine without a GPU; what asked for GPUs says so, with this reason.
+            global nvml_unavailable_reason
+            nvml_unavailable_reason = str(exc)
+            log.debug("NVML not available: %s", exc)
             return False
         _init_count = 1
         return True

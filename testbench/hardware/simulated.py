@@ -12,7 +12,7 @@ import math
 import random
 import threading
 import time
-import uuid
+import uuid as uuid_module
 
 import torch
 
@@ -41,6 +41,7 @@ NOMINAL_SM_CLOCK_MHZ = 1800
 NOMINAL_MEM_CLOCK_MHZ = 9500
 QUEUE_GAP_S = 0.005  # host-side gaps shorter than this (wall clock) count as busy
 THERMAL_STEP_S = 1.0  # integration step of the thermal model, simulated seconds
+FULL_LOAD_POWER_SHARE = 0.97  # of the board's TDP, drawn at full load and full clock
 # The device clock: the time operations take on a simulated card is the model's, not the host CPU's (a CPU is no
 # RTX 3080, and its timing on a shared machine is noise). The data path stays real: every byte is really copied and
 # every GEMM really computed. A healthy card reaches these shares of its datasheet peaks with plain torch.
@@ -62,7 +63,7 @@ def board_spec(slug: str) -> ModelReference:
 class SimulatedDevice(GpuDevice):
     def __init__(self, *, slug: str = "geforce-rtx-3080", index: int = 0, seed: int = 0,
                  faults: FaultPlan | None = None, memory_bytes: int = DEFAULT_MEMORY_BYTES,
-                 time_scale: float = 30.0, serial: str | None = None):
+                 time_scale: float = 30.0, serial: str | None = None, uuid: str | None = None):
         self.spec = board_spec(slug)
         self.index = index
         self.label = f"sim{index}"
@@ -71,7 +72,7 @@ class SimulatedDevice(GpuDevice):
         self.memory_bytes = memory_bytes
         self.time_scale = time_scale
         digest = hashlib.sha256(f"{slug}:{index}:{seed}".encode()).hexdigest()
-        self.uuid = f"GPU-{uuid.UUID(digest[:32])}"
+        self.uuid = uuid or f"GPU-{uuid_module.UUID(digest[:32])}"
         self.serial = serial or f"SIM{int(digest[32:44], 16) % 10**12:012d}"
         self._lock = threading.RLock()
         self._allocations: dict[int, int] = {}  # address -> bytes
@@ -124,7 +125,9 @@ class SimulatedDevice(GpuDevice):
         remaining = max(0.0, now - self._sim_now)
         # Small steps, so that the fan (which follows the temperature) keeps up over a long gap between readings.
         while True:
-            demand = idle_w + (1.05 * self.spec.tdp_w - idle_w) * load * self._clock_factor(throttle)
+            # A healthy card at full load draws just under its limit, so that it is never power-capped by luck (how
+            # busy the host let it be); a limit lowered by mining (mining_vbios) caps it, as it would a real card.
+            demand = idle_w + (FULL_LOAD_POWER_SHARE * self.spec.tdp_w - idle_w) * load * self._clock_factor(throttle)
             power = min(demand, limit)
             fan_target = self._fan_target(self._temp_c)
             fan_actual = 0.0 if self.faults.fan_failed else fan_target

@@ -34,7 +34,7 @@ def bench_for_host(name: str, *, simulated: bool) -> Bench:
     return bench
 
 
-def _intake_from_bench(identity: dict, bench: Bench) -> Unit:
+def _intake_from_bench(identity: dict, bench: Bench, lot_reference: str = "") -> Unit:
     """Take in a card the bench found and no unit claims: the model it names (or, failing that, its PCI id), the
     board maker from its PCI subsystem vendor, its serial or MISSING. The identity check later compares the name
     with the silicon, so a re-flashed fake taken in this way still fails."""
@@ -51,7 +51,8 @@ def _intake_from_bench(identity: dict, bench: Bench) -> Unit:
               "board_part_number": identity.get("board_part_number") or "",
               "notes": f"taken in by bench {bench.name} at bus {identity['bus_id']}"}
     try:
-        _, units = intake_import(lot_reference=f"BENCH-{bench.name}"[:64], rows=[IntakeRow(1, values)],
+        _, units = intake_import(lot_reference=(lot_reference or f"BENCH-{bench.name}")[:64],
+                                 rows=[IntakeRow(1, values)],
                                  lot_fields={"currency": "USD", "notes": "cards the bench found and took in"},
                                  actor_label=f"bench {bench.name}", source="bench")
     except IntakeRejected as exc:
@@ -59,10 +60,11 @@ def _intake_from_bench(identity: dict, bench: Bench) -> Unit:
     return units[0]
 
 
-def unit_for_device(*, identity: dict, bench: Bench, require_testable: bool = True) -> tuple[Unit, bool]:
+def unit_for_device(*, identity: dict, bench: Bench, require_testable: bool = True,
+                    intake_lot: str = "") -> tuple[Unit, bool]:
     """The unit a seated card is: by NVML UUID (recorded at its first run), else by board serial; a card no unit
-    claims is taken in. Returns (unit, taken_in). Raises BenchRefused if the card cannot be taken in or (with
-    require_testable) cannot be queued."""
+    claims is taken in (to `intake_lot`, else a lot named after the bench). Returns (unit, taken_in). Raises
+    BenchRefused if the card cannot be taken in or (with require_testable) cannot be queued."""
     serial = (identity.get("serial") or "").strip().upper()
     unit = Unit.objects.select_related("gpu_model").filter(nvml_uuid=identity["uuid"]).first()
     if unit is None and serial:
@@ -73,23 +75,34 @@ def unit_for_device(*, identity: dict, bench: Bench, require_testable: bool = Tr
         unit = matches[0] if matches else None
     taken_in = unit is None
     if taken_in:
-        unit = _intake_from_bench(identity, bench)
+        unit = _intake_from_bench(identity, bench, intake_lot)
     elif require_testable and unit_untestable_reason(unit):
         raise BenchRefused(unit_untestable_reason(unit))
-    # What the card says about itself now (a card may have been re-flashed since intake).
+    return unit_identity_record(unit=unit, identity=identity), taken_in
+
+
+def unit_identity_record(*, unit: Unit, identity: dict) -> Unit:
+    """Keep what a seated card says about itself now (a card may have been re-flashed since intake). A UUID that
+    another unit holds is refused: two units cannot be one GPU."""
+    other = Unit.objects.filter(nvml_uuid=identity["uuid"]).exclude(pk=unit.pk).first()
+    if other is not None:
+        raise BenchRefused(f"the card seated as {unit.asset_tag} reports UUID {identity['uuid']}, which is "
+                           f"{other.asset_tag}'s: seat the right card")
     Unit.objects.filter(pk=unit.pk).update(
         nvml_uuid=identity["uuid"], pci_device_id=identity["pci_device_id"],
         pci_subsystem_id=identity["pci_subsystem_id"], **({"vbios_version": identity["vbios_version"][:32]}
                                                           if identity.get("vbios_version") else {}))
     unit.refresh_from_db()
-    return unit, taken_in
+    return unit
 
 
-def bench_register(*, name: str, simulated: bool, worker: str, devices: list) -> tuple[Bench, list[BenchSlot],
-                                                                                       dict[int, str], set[int]]:
+def bench_register(*, name: str, simulated: bool, worker: str, devices: list, seats: dict[int, Unit] | None = None,
+                   intake_lot: str = "") -> tuple[Bench, list[BenchSlot], dict[int, str], set[int]]:
     """Record a bench host and what it sees: one slot per device (`devices`: (DeviceSpec, identity dict) pairs),
-    each with the card seated in it matched to its unit. Returns the bench, its slots, by device index why a card
-    could not be seated (e.g. not in the catalog), and the indexes whose cards were taken in just now."""
+    each with the card seated in it matched to its unit, or the unit `seats` names for its index (seated by hand).
+    Returns the bench, its slots, by device index why a card could not be seated (e.g. not in the catalog), and
+    the indexes whose cards were taken in just now (to `intake_lot`, else a lot named after the bench)."""
+    seats = seats or {}
     refused: dict[int, str] = {}
     taken_in: set[int] = set()
     now = timezone.now()
@@ -103,7 +116,11 @@ def bench_register(*, name: str, simulated: bool, worker: str, devices: list) ->
                 defaults={"device": {**asdict(spec), "label": spec.label}, "uuid": identity.get("uuid", ""),
                           "name": identity.get("name", "")[:96], "last_seen_at": now})
             try:
-                unit, new = unit_for_device(identity=identity, bench=bench, require_testable=False)
+                if spec.index in seats:
+                    unit, new = unit_identity_record(unit=seats[spec.index], identity=identity), False
+                else:
+                    unit, new = unit_for_device(identity=identity, bench=bench, require_testable=False,
+                                                intake_lot=intake_lot)
                 if new:
                     taken_in.add(spec.index)
             except BenchRefused as exc:
@@ -120,8 +137,14 @@ def bench_register(*, name: str, simulated: bool, worker: str, devices: list) ->
     return bench, slots, refused, taken_in
 
 
+NOT_NVIDIA = "not an NVIDIA card: not testable on this bench"
+
+
 def unit_untestable_reason(unit: Unit) -> str:
-    """Why this card cannot be queued for a test now ("" if it can)."""
+    """Why this card cannot be queued for a test now ("" if it can). The bench drives NVIDIA cards (NVML and
+    CUDA); an AMD card from the same lot waits for a bench that can drive it."""
+    if unit.gpu_model.vendor != "nvidia":
+        return f"{unit.asset_tag}: {NOT_NVIDIA}"
     if unit.state == UnitState.QUEUED or UnitState.QUEUED in allowed_targets(unit.state, held_from=unit.held_from):
         return ""
     return f"{unit.asset_tag} is {unit.state}; a {unit.state} card cannot be tested"

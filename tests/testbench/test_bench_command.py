@@ -195,3 +195,63 @@ def test_a_worker_that_crashes_leaves_an_error_result_not_a_card_stuck_in_testin
     assert run.state == RunState.ERROR and run.results.get().name == "worker"
     assert run.unit.state == UnitState.FAILED
     assert "driver went away" in UnitEvent.objects.filter(unit=run.unit).latest("id").reason
+
+
+LOT_SHEET = [("RTX 3080", "MSI", "L-3080"), ("RTX 3070", "Gigabyte", "MISSING"), ("RX 580", "Sapphire", "L-580"),
+             ("RTX 3090", "Palit", "L-3090"), ("RTX 3060", "Zotac", "L-3060")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lot_is_tested_on_simulated_slots_seated_with_its_own_nvidia_cards(catalog):
+    _, units = intake_import(lot_reference="LOT-SIM", actor_label="test", rows=[
+        IntakeRow(i + 2, {"model": m, "board_vendor": v, "serial": s}) for i, (m, v, s) in enumerate(LOT_SHEET)])
+    by_model = {u.gpu_model.slug: u for u in units}
+    cards, status = bench("--simulate", "3", "--lot", "LOT-SIM", "--faults", "healthy,vram_stuck_bit,healthy")
+    assert status == 1  # the card dealt a stuck bit failed; the cards not tested do not count either way
+    assert Unit.objects.count() == 5  # nothing taken in: the slots hold the lot's own cards
+    assert [(c["asset_tag"], c["verdict"]) for c in cards] == [
+        (by_model["geforce-rtx-3080"].asset_tag, "pass"), (by_model["geforce-rtx-3070"].asset_tag, "fail"),
+        (by_model["geforce-rtx-3090"].asset_tag, "pass"), (by_model["radeon-rx-580"].asset_tag, "not tested"),
+        (by_model["geforce-rtx-3060"].asset_tag, "not tested")]
+    assert cards[3]["error"].endswith("not an NVIDIA card: not testable on this bench")
+    assert "no free slot on this bench (3 slots)" in cards[4]["error"]
+    for card in cards[:3]:
+        unit = Unit.objects.get(asset_tag=card["asset_tag"])
+        run = TestRun.objects.get(unit=unit)
+        # The stand-in reports the unit's own serial (none for the card whose sticker is gone) and a UUID of its own.
+        assert run.identity["serial"] == (unit.serial or run.identity["serial"]) and unit.nvml_uuid.startswith("GPU-")
+        assert run.identity["uuid"] == unit.nvml_uuid
+        assert run.identity["name"].endswith(unit.gpu_model.name)
+    assert len({Unit.objects.get(asset_tag=c["asset_tag"]).nvml_uuid for c in cards[:3]}) == 3
+    assert Unit.objects.get(asset_tag=cards[3]["asset_tag"]).state == UnitState.RECEIVED
+
+    # A second batch: the same cards keep their UUIDs; the failed one is retested, the 3060 gets its slot.
+    uuids = {c["asset_tag"]: Unit.objects.get(asset_tag=c["asset_tag"]).nvml_uuid for c in cards[:3]}
+    cards, status = bench("--simulate", "4", "--lot", "LOT-SIM")
+    assert status == 0
+    tested = {c["asset_tag"] for c in cards if c["verdict"] == "pass"}
+    assert tested == set(uuids) | {by_model["geforce-rtx-3060"].asset_tag}
+    for tag, uuid in uuids.items():
+        assert Unit.objects.get(asset_tag=tag).nvml_uuid == uuid
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("args", "message"), [
+    (["--simulate", "2", "--lot", "NOPE"], "no lot 'NOPE'"),
+    (["--simulate", "2", "--lot", "L", "--models", "geforce-rtx-3080"], "--models does not apply with --lot"),
+])
+def test_lot_usage_errors_exit_2(catalog, args, message):
+    with pytest.raises(CommandError, match=message) as caught:
+        call_command("bench", "run", *args, stdout=StringIO(), stderr=StringIO())
+    assert caught.value.returncode == 2 and not TestRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_amd_card_cannot_be_queued_on_an_nvidia_bench(catalog):
+    from testbench.services import unit_untestable_reason
+
+    _, (amd, nvidia) = intake_import(lot_reference="LOT-AMD", actor_label="test", rows=[
+        IntakeRow(2, {"model": "RX 6600 XT", "board_vendor": "PowerColor", "serial": "P-1"}),
+        IntakeRow(3, {"model": "RTX 3070", "board_vendor": "MSI", "serial": "P-2"})])
+    assert unit_untestable_reason(amd) == f"{amd.asset_tag}: not an NVIDIA card: not testable on this bench"
+    assert unit_untestable_reason(nvidia) == ""

@@ -1,28 +1,32 @@
-"""python manage.py demo_inspect: inspect the demo batch's cards, for `make run`.
+"""python manage.py demo_inspect: inspect the demo lot's cards, for `make run`.
 
-The bench takes in the demo's simulated cards with no inspection, and a card never inspected is listed for parts
-only. This records the inspection a technician would make after the tests (cosmetic grades dealt A, B, A, C in
-turn, fans as tested), so the demo's grades and certificates show real marketplace conditions. Demo only: it
-touches only cards that were never inspected, in lots the bench created (BENCH-…).
+A card never inspected is listed for parts only. This records the inspection a technician would make (the cosmetic
+grade written at intake where there is one, else A, B, A, C dealt in turn; fans fine), so that the demo's grades
+and certificates show real marketplace conditions. Demo only: it touches only cards that were never inspected, in
+the demo lot and in lots the bench created (BENCH-…).
 """
 
 from django.core.management.base import BaseCommand
+from django.db.models import Q
 
 from inventory.choices import CosmeticGrade, FanCondition
 from inventory.models import Unit
 from inventory.services import inspection_record
 
+from .demo_setup import DEMO_LOT
+
 DEALT = [CosmeticGrade.A, CosmeticGrade.B, CosmeticGrade.A, CosmeticGrade.C]
 
 
 class Command(BaseCommand):
-    help = "Inspect the demo batch: every never-inspected card in a lot the bench created gets a cosmetic grade."
+    help = "Inspect the demo lot: every never-inspected card in it (or in a lot the bench created) gets a cosmetic grade."
 
     def handle(self, *args, **options):
-        units = Unit.objects.filter(lot__reference__startswith="BENCH-", inspections__isnull=True).order_by("asset_tag")
+        units = Unit.objects.filter(Q(lot__reference=DEMO_LOT) | Q(lot__reference__startswith="BENCH-"),
+                                    inspections__isnull=True).order_by("id")
         count = 0
         for index, unit in enumerate(units):
-            inspection_record(unit=unit, cosmetic_grade=DEALT[index % len(DEALT)], fan_condition=FanCondition.OK,
-                              notes="demo inspection (manage.py demo_inspect)")
+            inspection_record(unit=unit, cosmetic_grade=unit.cosmetic_grade or DEALT[index % len(DEALT)],
+                              fan_condition=FanCondition.OK, notes="demo inspection (manage.py demo_inspect)")
             count += 1
         self.stdout.write(f"inspected {count} demo card(s)")

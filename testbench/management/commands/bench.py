@@ -1,8 +1,10 @@
-"""python manage.py bench run [--simulate N | --or-simulate N] [--faults P,…] [--plan quick] [--json]
+"""python manage.py bench run [--simulate N | --or-simulate N] [--lot REF] [--faults P,…] [--plan quick] [--json]
 
 Tests every card on this bench host at once, one worker process per card, with a live progress bar per card and a
-results table at the end. Exit status: 0 when every card passed (warnings included), 1 when any card failed or
-errored, 2 for a usage error, 130 when cancelled with Ctrl-C.
+results table at the end. With --lot, simulated slots hold that lot's own NVIDIA cards (a real host takes the cards
+no unit claims in to that lot). Exit status: 0 when every card tested passed (warnings included; cards the bench
+cannot test are listed with the reason), 1 when any card failed or errored, 2 for a usage error, 130 when cancelled
+with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from testbench.batch import CardOutcome, bench_run_batch
+from inventory.errors import DomainError
+from testbench.batch import CardOutcome, bench_run_batch, lot_seating
 from testbench.hardware.discovery import SIMULATED_MODELS, nvml_specs, simulated_specs
 from testbench.hardware.faults import PROFILES
 from testbench.plans import PLANS, SIM_TIME_FACTOR
@@ -23,7 +26,8 @@ from testbench.reference import catalog_references
 from testbench.services import BenchRefused
 
 MAX_SIMULATED = 64
-VERDICT_STYLE = {"pass": "SUCCESS", "warn": "WARNING", "fail": "ERROR", "error": "ERROR", "cancelled": "NOTICE"}
+VERDICT_STYLE = {"pass": "SUCCESS", "warn": "WARNING", "fail": "ERROR", "error": "ERROR", "cancelled": "NOTICE",
+                 "not tested": "NOTICE"}
 
 
 def usage(message: str) -> CommandError:
@@ -93,6 +97,8 @@ class ProgressDisplay:
 
 
 def reasons(outcome: CardOutcome) -> str:
+    if outcome.untested and outcome.unit:
+        return outcome.error.removeprefix(f"{outcome.unit.asset_tag}: ")
     if outcome.report is None:
         return outcome.error or ("cancelled" if outcome.cancelled else "")
     noted = [c for c in outcome.report.checks if str(c.status) != "pass"]
@@ -118,6 +124,13 @@ def add_device_arguments(parser, *, or_simulate: bool) -> None:
     parser.add_argument("--bench", default="", help="bench host name (default: this host's name)")
 
 
+def why_no_gpu() -> str:
+    from testbench.hardware import nvml
+
+    return f"NVML: {nvml.nvml_unavailable_reason}" if nvml.nvml_unavailable_reason else \
+        "NVML sees none that CUDA can drive"
+
+
 def discover(*, simulate=None, or_simulate=None, faults="", models="", seed=0, bench="", **_):
     """The devices to use and the bench name, from the command line; usage errors raise (exit 2)."""
     count = simulate if simulate is not None else or_simulate
@@ -132,8 +145,9 @@ def discover(*, simulate=None, or_simulate=None, faults="", models="", seed=0, b
         raise usage(f"unknown model(s): {', '.join(unknown)}; use catalog slugs such as geforce-rtx-3080")
     specs = [] if simulate is not None else nvml_specs()
     if not specs and count is None:
-        raise usage("no NVIDIA GPU found on this host (NVML sees none that CUDA can drive); "
-                    "use --simulate N to test simulated cards")
+        raise usage(f"no NVIDIA GPU found on this host ({why_no_gpu()}); use --simulate N to test simulated cards")
+    if not specs and simulate is None:
+        sys.stderr.write(f"no NVIDIA GPU found on this host ({why_no_gpu()}): simulated cards instead\n")
     if not specs:
         specs = simulated_specs(count, faults=fault_sets, models=model_list or None, seed=seed,
                                 time_scale=SIM_TIME_FACTOR)
@@ -149,6 +163,10 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True, metavar="{run,worker,token}")
         run = actions.add_parser("run", help="run a test plan on every card on this bench, all at once")
         add_device_arguments(run, or_simulate=True)
+        run.add_argument("--lot", default="", metavar="REF",
+                         help="simulated slots hold this lot's NVIDIA cards that can be tested now (N slots at most; "
+                              "the rest are listed with the reason); on real GPUs, cards no unit claims are taken "
+                              "in to this lot")
         run.add_argument("--plan", default="quick", choices=list(PLANS), help="test plan (default: quick)")
         run.add_argument("--parallel", type=int, help="cards at once (default: every GPU; simulated: CPU cores)")
         run.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
@@ -191,18 +209,30 @@ class Command(BaseCommand):
         except BenchRefused as exc:
             raise usage(str(exc)) from None
 
-    def run(self, *, plan, parallel, json: bool, **options):
+    def run(self, *, plan, parallel, json: bool, lot: str, **options):
         if parallel is not None and parallel < 1:
             raise usage("--parallel must be at least 1")
+        if lot and options.get("models"):
+            raise usage("--models does not apply with --lot: the lot's cards are the models")
         specs, simulated, bench_name = discover(**options)
+        seats, untested = None, []
+        if lot and simulated:
+            try:
+                seating = lot_seating(lot, slots=len(specs), faults=parse_faults(options["faults"] or "healthy"),
+                                      seed=options["seed"], time_scale=SIM_TIME_FACTOR)
+            except DomainError as exc:
+                raise usage(str(exc)) from None
+            specs, seats, untested = seating.specs, seating.seats, seating.untested
 
-        display = ProgressDisplay(sys.stderr, self.style, count=len(specs))
+        display = ProgressDisplay(sys.stderr, self.style, count=len(specs) + len(untested))
         kind = "simulated cards" if simulated else "GPUs"
-        sys.stderr.write(f"bench {bench_name}: {plan} plan on {len(specs)} {kind}\n")
+        of_lot = f" of lot {lot}" if lot and simulated else ""
+        sys.stderr.write(f"bench {bench_name}: {plan} plan on {len(specs)} {kind}{of_lot}\n")
         started = time.monotonic()
         try:
             outcomes, completed = bench_run_batch(specs=specs, plan=plan, bench_name=bench_name, notify=display,
-                                                  parallel=parallel)
+                                                  parallel=parallel, seats=seats, untested=untested,
+                                                  intake_lot=lot, simulated=simulated)
         except BenchRefused as exc:
             raise usage(str(exc)) from None
         finally:
@@ -213,15 +243,17 @@ class Command(BaseCommand):
             self.stdout.write(json_module.dumps([o.as_dict() for o in outcomes], indent=2, default=str))
         else:
             self.print_table(outcomes)
-        counts = {v: sum(o.verdict == v for o in outcomes) for v in ("pass", "warn", "fail", "error", "cancelled")}
+        verdicts = ("pass", "warn", "fail", "error", "cancelled", "not tested")
+        counts = {v: sum(o.verdict == v for o in outcomes) for v in verdicts}
         summary = f"{len(outcomes)} cards in {elapsed:.0f} s: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
         sys.stderr.write(summary + "\n")
         if not completed:
             raise CommandError("cancelled: unfinished runs are cancelled and their cards back in the queue",
                                returncode=130)
-        if counts["fail"] or counts["error"] or counts["cancelled"]:
-            raise CommandError(f"{counts['fail'] + counts['error'] + counts['cancelled']} of {len(outcomes)} cards "
-                               "did not pass", returncode=1)
+        tested = len(outcomes) - counts["not tested"]
+        against = sum(o.counts_against for o in outcomes)
+        if against:
+            raise CommandError(f"{against} of {tested} cards tested did not pass", returncode=1)
 
     def print_table(self, outcomes: list[CardOutcome]) -> None:
         rows = [(o.unit.asset_tag if o.unit else "—", o.model or "—", (o.unit.serial or "MISSING") if o.unit else "—",
