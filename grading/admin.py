@@ -10,6 +10,7 @@ from inventory.errors import DomainError
 from testbench.admin import ReadOnlyAdmin
 
 from .models import Certificate, FunctionalGrade, Grade, PublishedKey
+from .policy import condition_label
 from .services import certificate_revoke, grade_current, grade_override
 
 
@@ -47,11 +48,16 @@ def decision(modeladmin, request, queryset, *, form_class, title, intro, submit,
 
 @admin.register(Grade)
 class GradeAdmin(ReadOnlyAdmin):
-    list_display = ["unit", "functional", "cosmetic", "disposition", "overridden", "policy_version", "created_at"]
+    list_display = ["unit", "functional", "cosmetic", "disposition", "ebay_condition", "overridden", "policy_version",
+                    "created_at"]
     list_filter = ["functional", "cosmetic", "disposition", "policy_version"]
     search_fields = ["unit__asset_tag", "unit__serial"]
     list_select_related = ["unit", "unit__gpu_model"]
     actions = ["override"]
+
+    @admin.display(description="eBay condition")
+    def ebay_condition(self, grade) -> str:
+        return condition_label((grade.marketplace or {}).get("ebay"))
 
     @admin.display(boolean=True)
     def overridden(self, grade) -> bool:

@@ -146,8 +146,9 @@ def _pcie(result: dict) -> list[Reason]:
 
 
 def grade_results(results: list[dict], *, reference, cosmetic: str = "", identity: dict | None = None,
-                  policy: dict = POLICY) -> Grade:
-    """Grade one run's check results (in run order) for a card of catalog model `reference`."""
+                  policy: dict = POLICY, marketplace_options: dict | None = None) -> Grade:
+    """Grade one run's check results (in run order) for a card of catalog model `reference`. `marketplace_options`
+    are the seller's eBay standing (see policy.marketplace_conditions)."""
     reasons: list[Reason] = []
     by_name = {r["name"]: r for r in results}
     for result in results:
@@ -195,5 +196,6 @@ def grade_results(results: list[dict], *, reference, cosmetic: str = "", identit
     readiness = ai_readiness(reference=reference, performance=(by_name.get("performance") or {}).get("metrics"),
                              identity=identity, policy=policy) if functional != "FAIL" else {}
     return Grade(functional=functional, cosmetic=cosmetic or "", policy_version=policy["version"], reasons=reasons,
-                 disposition=disposition, marketplace=marketplace_conditions(functional, cosmetic or ""),
+                 disposition=disposition,
+                 marketplace=marketplace_conditions(functional, cosmetic or "", **(marketplace_options or {})),
                  ai=readiness)

@@ -1,8 +1,9 @@
 """A certificate's payload: the facts a buyer needs, as plain JSON, and nothing internal.
 
-In: the card (model, board vendor, serial, VRAM, identity the bench read), the test (plan, dates, bench, software,
-key metrics per check), the grade and its reasons (and an override, if an admin made one), AI-readiness, the policy
-version. Out: purchase cost, supplier, lot, location and every note — a test asserts it.
+In: the card (model, board vendor, serial, VRAM, identity the bench read), the test (plan, dates, software, key
+metrics per check), the grade and its reasons (and an override, if an admin made one), the marketplace conditions,
+AI-readiness, the policy version. Out: purchase cost, supplier, lot, location, the bench's name and every note — a
+test asserts it.
 
 Numbers are rounded to four significant digits (what a buyer can read, and stable under JCS), and anything JSON
 cannot carry exactly (NaN, huge integers) becomes null or text.
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import math
 
-SCHEMA = "refurb-certificate/1"
+# 2: marketplace conditions carry each channel's id and name, and the bench's name (internal) is left out. A payload
+# of schema 1 still verifies: its signature is over the bytes it was issued with.
+SCHEMA = "refurb-certificate/2"
 MAX_SAFE_INTEGER = 2**53 - 1
 # Evidence worth carrying on the certificate: small, and what a buyer would ask about.
 CHECK_EVIDENCE = {"vram": ("bit_histogram", "diagnosis")}
@@ -89,7 +92,6 @@ def build_payload(*, public_id: str, issued_at, issuer: str, verify_url: str, un
             "plan": run.plan,
             "started_at": _iso(run.started_at),
             "finished_at": _iso(run.finished_at),
-            "bench": run.bench.name if run.bench_id else None,
             "verdict": run.verdict,
             "software": plain(run.software or {}),
             "checks": [check_facts(r) for r in results],

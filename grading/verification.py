@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 
 from .models import Certificate, CertificateStatus
+from .policy import condition_label
 from .signing import canonicalize, verify_signature, verify_signed_bytes
 
 STATUS_SENTENCES = {
@@ -58,6 +59,7 @@ def verification_report(certificate: Certificate, keyring: dict, *, public_url) 
             "functional_grade": grade.get("functional"), "cosmetic_grade": grade.get("cosmetic"),
             "overridden": bool(grade.get("override")), "policy_version": grade.get("policy_version"),
             "plan": test.get("plan"), "tested_at": test.get("finished_at"),
+            "ebay_condition": condition_label((grade.get("marketplace") or {}).get("ebay")) or None,
             "reasons": [r.get("sentence") for r in grade.get("reasons") or []],
             "checks": [{"name": c.get("name"), "status": c.get("status"), "summary": c.get("summary")}
                        for c in test.get("checks") or []],

@@ -257,6 +257,10 @@ REFURB_SIGNING_KEY = env_str("REFURB_SIGNING_KEY")
 REFURB_SIGNING_KEY_FILE = Path(env_str("REFURB_SIGNING_KEY_FILE") or VAR_DIR / "keys" / "certificate-signing.pem")
 REFURB_ISSUER = env_str("REFURB_ISSUER", "refurb")
 REFURB_PUBLIC_URL = env_str("REFURB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# eBay conditions this seller may use (grading/policy.py): 2010–2030 need approval into eBay's Refurbished programme;
+# 2500 "Seller refurbished" is offered where the site and category still allow it, else 3000 "Used".
+REFURB_EBAY_REFURBISHED_PROGRAMME = env_bool("REFURB_EBAY_REFURBISHED_PROGRAMME", False)
+REFURB_EBAY_SELLER_REFURBISHED = env_bool("REFURB_EBAY_SELLER_REFURBISHED", True)
 # Requests per client address to the public verify page and endpoint (DRF's "N/s|min|hour|day").
 REFURB_VERIFY_RATE = env_str("REFURB_VERIFY_RATE", "120/min")
 

@@ -3,6 +3,7 @@ through the lifecycle."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,6 +20,12 @@ from ..models import Certificate, CertificateStatus, FunctionalGrade, Grade
 from ..policy import marketplace_conditions
 
 GRADABLE_STATES = (UnitState.TESTED, UnitState.FAILED)
+
+
+def marketplace_options() -> dict:
+    """This seller's standing on eBay, from the settings: which restricted conditions it may use."""
+    return {"ebay_refurbished_programme": settings.REFURB_EBAY_REFURBISHED_PROGRAMME,
+            "ebay_seller_refurbished": settings.REFURB_EBAY_SELLER_REFURBISHED}
 NEXT_STATE = {"graded": UnitState.GRADED, "repair": UnitState.REPAIR, "failed": UnitState.FAILED}
 
 
@@ -36,7 +43,8 @@ def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
             raise InvalidInput({"unit": [f"{locked.asset_tag} has no finished test run to grade"]})
         results = list(run.results.order_by("position").values("name", "status", "summary", "metrics", "evidence"))
         grade = grade_results(results, reference=reference_from_model(locked.gpu_model),
-                              cosmetic=locked.cosmetic_grade, identity=run.identity)
+                              cosmetic=locked.cosmetic_grade, identity=run.identity,
+                              marketplace_options=marketplace_options())
         certificates_supersede(unit=locked, reason=f"the card was tested again (run {run.pk}) and regraded")
         record = Grade.objects.create(
             unit=locked, run=run, functional=grade.functional, cosmetic=grade.cosmetic,
@@ -93,7 +101,8 @@ def grade_override(*, unit: Unit, functional: str, reason: str, actor=None, acto
         record = Grade.objects.create(
             unit=locked, run=current.run, functional=functional, cosmetic=current.cosmetic,
             policy_version=current.policy_version, reasons=current.reasons, disposition=disposition,
-            marketplace=marketplace_conditions(functional, current.cosmetic), ai=current.ai, graded_by=actor,
+            marketplace=marketplace_conditions(functional, current.cosmetic, **marketplace_options()), ai=current.ai,
+            graded_by=actor,
             overrides=original, override_reason=reason)
         summary = f"grade overridden from {current.functional} to {functional}: {reason}"[:1000]
         payload = {"grade": record.pk, "overrides": current.pk, "from": current.functional, "to": functional}

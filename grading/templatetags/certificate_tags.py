@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 
 from django import template
 
+from ..policy import condition_label
+
 register = template.Library()
 
 
@@ -25,3 +27,9 @@ def keys_url(verify_url: str) -> str:
     """The published keys' address on the host a verify URL names."""
     parts = urlsplit(verify_url or "")
     return f"{parts.scheme}://{parts.netloc}/.well-known/refurb-keys.json" if parts.netloc else ""
+
+
+@register.filter
+def condition(value) -> str:
+    """A channel's condition with its id ("Seller refurbished (2500)"), or the name alone on an older grade."""
+    return condition_label(value)

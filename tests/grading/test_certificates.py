@@ -54,8 +54,8 @@ def retest(unit, report):
 
 @pytest.mark.django_db
 def test_issuing_signs_the_grade_and_certifies_the_card(make_units, reports):
-    unit, certificate = certified(make_units, reports["healthy"], supplier="Zqx7 Secret Mining Co", total_cost="48213.77",
-                                  notes="internal-lot-note-Kv93")
+    unit, certificate = certified(make_units, reports["healthy"], supplier="Zqx7 Secret Mining Co",
+                                  total_cost="48213.77", notes="internal-lot-note-Kv93")
     assert unit.state == UnitState.CERTIFIED
     event = UnitEvent.objects.filter(unit=unit).latest("id")
     assert event.to_state == UnitState.CERTIFIED and certificate.printed_id in event.reason
@@ -69,7 +69,7 @@ def test_issuing_signs_the_grade_and_certifies_the_card(make_units, reports):
     text = json.dumps(payload)
     # Values no measurement can produce: a figure such as 0.0999 TFLOP/s once matched a cost of "999".
     for internal in ("Zqx7 Secret Mining Co", "48213.77", "48213", "internal-lot-note-Kv93", "\"lot", "cost",
-                     "supplier", "notes"):
+                     "supplier", "notes", "grading-bench", "\"bench"):
         assert internal not in text
     key = PublishedKey.objects.get()
     assert certificate.key_id == key.key_id and key.retired_at is None
@@ -83,6 +83,7 @@ def test_the_pdf_holds_grade_serial_id_and_the_signed_payload(make_units, report
     for fact in ("F-C", certificate.payload["card"]["serial"], certificate.printed_id, certificate.key_id):
         assert fact in squashed
     assert "AI-readiness" in text and "PCIe link gen1 x1" in text
+    assert "Used (3000)" in text  # the eBay condition, named and with its id (F-C: a stated limitation)
     # The embedded payload round-trips and verifies against the published key.
     from grading.keys import keyring
 
@@ -349,3 +350,54 @@ def test_the_signing_key_command(tmp_path, settings):
     with pytest.raises(CommandError, match="comes from the REFURB_SIGNING_KEY setting") as caught:
         call_command("signing_key", "rotate", stdout=StringIO())
     assert caught.value.returncode == 2
+
+
+def first_page_text_boxes(html: str) -> list[tuple[float, float, float, float, str]]:
+    """Where WeasyPrint laid out each run of text on page 1: (left, top, right, bottom, text)."""
+    from weasyprint import HTML
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    from grading.pdf import _font_config
+
+    page = HTML(string=html).render(font_config=_font_config()).pages[0]
+    return [(box.position_x, box.position_y, box.position_x + box.width, box.position_y + box.height, box.text)
+            for box in page._page_box.descendants() if isinstance(box, TextBox) and box.text.strip()]
+
+
+def overlapping(boxes, tolerance=0.5):
+    pairs = []
+    for i, (l1, t1, r1, b1, text1) in enumerate(boxes):
+        for l2, t2, r2, b2, text2 in boxes[i + 1:]:
+            if min(r1, r2) - max(l1, l2) > tolerance and min(b1, b2) - max(t1, t2) > tolerance:
+                pairs.append((text1, text2))
+    return pairs
+
+
+@pytest.mark.django_db
+def test_long_values_wrap_inside_their_cells_and_no_text_overlaps_on_the_first_page(make_units, reports):
+    from types import SimpleNamespace
+
+    from grading.pdf import certificate_html
+
+    _, certificate = certified(make_units, reports["healthy"])
+    payload = json.loads(json.dumps(certificate.payload))
+    payload["card"].update(nvml_uuid="GPU-8f3c2a9e-51d7-4b6a-9e0c-7d2f41a8b3c5", vbios_version="94.02.71.80.A7XQ1Z",
+                           board_vendor="Gigabyte Technology Co., Ltd. AORUS Master Edition Rev 2.0",
+                           serial="SN2137040052910000ABCDEFGH12345")
+    long = "hotspot 41 °C above the core under sustained load (repaste and replace the memory pads)"
+    payload["grade"].update(functional="F-B", reasons=[
+        {"code": "thermal_hotspot_delta", "severity": "warn", "sentence": f"thermal: {long}"},
+        {"code": "mining_power_limit", "severity": "warn", "sentence": "identity: power limit 143 W of a 200 W "
+                                                                       "default, left from mining; reset to default"},
+        {"code": "pcie_link_degraded", "severity": "limit", "sentence": "PCIe link gen1 x1 where the card is built "
+                                                                        "for gen4 x16: host transfers limited"}])
+    stand_in = SimpleNamespace(payload=payload, printed_id=certificate.printed_id, key_id=certificate.key_id,
+                               signature=certificate.signature, public_id=certificate.public_id)
+    html = certificate_html(stand_in, telemetry_columns=None)
+    boxes = first_page_text_boxes(html)
+    texts = " ".join(b[4] for b in boxes)
+    assert "GPU-8f3c" in texts and "repaste" in texts and "AORUS" in texts  # the long values are on the page
+    assert overlapping(boxes) == []
+    # The test can fail: a UUID that cannot wrap runs into the next column.
+    unbreakable = html.replace("</style>", "td { overflow-wrap: normal !important; }</style>")
+    assert overlapping(first_page_text_boxes(unbreakable)) != []

@@ -78,7 +78,7 @@ def test_each_fault_profile_is_graded_with_its_cause(one_thread, profile):
     if profile == "pcie_degraded":
         assert "PCIe link gen1 x1 where the card is built for gen4 x16" in grade.reasons[0].sentence
     if functional == "FAIL":
-        assert grade.marketplace["ebay"] == "For parts or not working" and grade.ai == {}
+        assert grade.marketplace["ebay"]["id"] == 7000 and grade.ai == {}
 
 
 def performance_result(ratio: float) -> dict:
@@ -100,12 +100,44 @@ def test_performance_bands(ratio, functional, code):
         assert reason.sentence.startswith(f"BF16 throughput {ratio:.0%} of reference (fleet median")
 
 
-def test_marketplace_conditions():
-    assert marketplace_conditions("F-A", "A") == {"ebay": "Excellent - Refurbished", "backmarket": "Excellent"}
-    assert marketplace_conditions("F-C", "B")["backmarket"] == "Fair"
-    assert marketplace_conditions("F-A", "D")["ebay"] == "For parts or not working"  # cosmetic D
-    assert marketplace_conditions("F-A", "")["ebay"] == "For parts or not working"  # never inspected
-    assert marketplace_conditions("FAIL", "A")["backmarket"] is None
+def test_marketplace_conditions_carry_each_channels_id_and_name():
+    assert marketplace_conditions("F-A", "A") == {
+        "ebay": {"id": 2500, "name": "Seller refurbished", "enum": "SELLER_REFURBISHED"},
+        "backmarket": {"id": None, "name": "Excellent"},
+        "google_shopping": {"id": "refurbished", "name": "Refurbished"}}
+    assert marketplace_conditions("F-C", "B")["backmarket"]["name"] == "Fair"
+    assert marketplace_conditions("F-C", "A")["ebay"]["id"] == 3000  # a stated limitation: used, not refurbished
+    for functional, cosmetic in (("F-A", "D"), ("F-A", ""), ("FAIL", "A")):  # cosmetic D, never inspected, failed
+        conditions = marketplace_conditions(functional, cosmetic)
+        assert conditions["ebay"]["id"] == 7000 and conditions["backmarket"] is None
+        assert conditions["google_shopping"] is None
+
+
+@pytest.mark.parametrize("functional, cosmetic", [(f, c) for f in ("F-A", "F-B", "F-C", "FAIL") for c in "ABCD"])
+def test_ebays_restricted_refurbished_conditions_need_the_programme(functional, cosmetic):
+    from grading.policy import EBAY_RESTRICTED
+
+    outside = marketplace_conditions(functional, cosmetic)["ebay"]["id"]
+    without_2500 = marketplace_conditions(functional, cosmetic, ebay_seller_refurbished=False)["ebay"]["id"]
+    inside = marketplace_conditions(functional, cosmetic, ebay_refurbished_programme=True)["ebay"]["id"]
+    assert outside not in EBAY_RESTRICTED and without_2500 in (3000, 7000)
+    sellable = functional != "FAIL" and cosmetic != "D"
+    assert (inside in EBAY_RESTRICTED) == sellable and (outside == 7000) == (not sellable)
+
+
+def test_a_better_card_never_gets_a_worse_condition():
+    """eBay's ids rise as the condition falls: with either standing, a better grade on one axis (the other held)
+    never gets a higher id."""
+    functional, cosmetic = ["F-A", "F-B", "F-C", "FAIL"], ["A", "B", "C", "D"]
+    for options in ({}, {"ebay_refurbished_programme": True}, {"ebay_seller_refurbished": False}):
+        ids = {(f, c): marketplace_conditions(f, c, **options)["ebay"]["id"] for f in functional for c in cosmetic}
+        for i, f in enumerate(functional):
+            for j, c in enumerate(cosmetic):
+                if i + 1 < len(functional):
+                    assert ids[f, c] <= ids[functional[i + 1], c], (options, f, c)
+                if j + 1 < len(cosmetic):
+                    assert ids[f, c] <= ids[f, cosmetic[j + 1]], (options, f, c)
+    assert marketplace_conditions("F-A", "A", ebay_refurbished_programme=True)["ebay"]["id"] == 2010
 
 
 def test_ai_readiness_of_a_10_gb_ampere_card():

@@ -27,7 +27,8 @@ def test_grading_records_the_grade_and_moves_the_card(make_units, reports, profi
     assert grade.policy_version and grade.run == unit.test_runs.get()
     assert [r["code"] for r in grade.reasons][:1] == ([code] if code else [])
     if functional != "FAIL":
-        assert grade.ai["largest_model_billions"]["int4"] > 10 and grade.marketplace["ebay"].endswith("Refurbished")
+        assert grade.ai["largest_model_billions"]["int4"] > 10
+        assert grade.marketplace["ebay"]["id"] == (2500 if functional in ("F-A", "F-B") else 3000)
     event = UnitEvent.objects.filter(unit=unit).latest("id")
     if state != UnitState.FAILED:  # a failed card stays failed: no move, no event
         assert event.to_state == state and event.payload["grade"] == grade.pk
@@ -39,7 +40,8 @@ def test_a_card_never_inspected_is_graded_for_parts_only(make_units, reports):
     unit = make_tested_unit(make_units, reports["healthy"], cosmetic="")
     grade = unit_grade(unit=unit)
     assert grade.functional == "F-A" and grade.cosmetic == ""
-    assert grade.marketplace["ebay"] == "For parts or not working"
+    assert grade.marketplace["ebay"] == {"id": 7000, "name": "For parts or not working",
+                                         "enum": "FOR_PARTS_OR_NOT_WORKING"}
 
 
 @pytest.mark.django_db
@@ -72,3 +74,15 @@ def test_the_grade_command(make_units, reports):
     assert caught.value.returncode == 2
     with pytest.raises(CommandError, match="one or the other"):
         call_command("grade", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_ebays_refurbished_conditions_follow_the_sellers_standing(make_units, reports, settings):
+    settings.REFURB_EBAY_REFURBISHED_PROGRAMME = True
+    approved = unit_grade(unit=make_tested_unit(make_units, reports["healthy"], lot="EBAY1"))
+    assert approved.marketplace["ebay"] == {"id": 2010, "name": "Excellent - Refurbished",
+                                            "enum": "EXCELLENT_REFURBISHED"}
+    settings.REFURB_EBAY_REFURBISHED_PROGRAMME = False
+    settings.REFURB_EBAY_SELLER_REFURBISHED = False
+    plain = unit_grade(unit=make_tested_unit(make_units, reports["healthy"], lot="EBAY2"))
+    assert plain.marketplace["ebay"]["id"] == 3000

@@ -195,7 +195,7 @@ def test_intake_endpoint_takes_a_csv_file_all_or_nothing(make_units, technician,
     assert [u["serial"] for u in response.json()["created"]] == ["U-1", "U-2"]
     assert response.json()["separator"] == "comma"
     assert lot.units.count() == 3
-    european = io.BytesIO("model;board_vendor;serial\nRTX 3070;MSI;U-3\n".encode())
+    european = io.BytesIO(b"model;board_vendor;serial\nRTX 3070;MSI;U-3\n")
     european.name = "lot.csv"
     response = client.post(f"/api/lots/{lot.pk}/intake/", {"file": european}, format="multipart")
     assert response.status_code == 201 and response.json()["separator"] == "semicolon"

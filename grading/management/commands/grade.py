@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grading.management.batch import UnitBatchCommand
+from grading.policy import condition_label
 from grading.services import GRADABLE_STATES, unit_grade
 from inventory.models import Unit
 
@@ -24,7 +25,10 @@ class Command(UnitBatchCommand):
                 "state": grade.disposition, "reasons": [r["sentence"] for r in grade.reasons],
                 "ebay": grade.marketplace.get("ebay"), "policy_version": grade.policy_version}
 
+    def ebay(self, row: dict) -> str:
+        return condition_label(row["ebay"])
+
     def line(self, row: dict) -> str:
         first = row["reasons"][0] if row["reasons"] else "every check passed at reference performance"
         return (f"{row['asset_tag']:<13} {row['functional']:<4} /{row['cosmetic'] or '-'}  "
-                f"→ {row['state']:<7} {row['ebay'] or '':<27} {first}")
+                f"→ {row['state']:<7} eBay {self.ebay(row):<31} {first}")

@@ -19,7 +19,8 @@ DEALT = [CosmeticGrade.A, CosmeticGrade.B, CosmeticGrade.A, CosmeticGrade.C]
 
 
 class Command(BaseCommand):
-    help = "Inspect the demo lot: every never-inspected card in it (or in a lot the bench created) gets a cosmetic grade."
+    help = ("Inspect the demo lot: every never-inspected card in it (or in a lot the bench created) gets a cosmetic "
+            "grade.")
 
     def handle(self, *args, **options):
         units = Unit.objects.filter(Q(lot__reference=DEMO_LOT) | Q(lot__reference__startswith="BENCH-"),
