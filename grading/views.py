@@ -1,16 +1,19 @@
-"""Public pages: anyone can verify a certificate, download its PDF and fetch the published keys — no account."""
+"""Public pages: the home page with its certificate lookup; anyone can verify a certificate, download its PDF and
+fetch the published keys — no account."""
 
 from __future__ import annotations
 
 import math
 
+from django.conf import settings
 from django.http import FileResponse, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 from .keys import keyring, keys_document
-from .services import certificate_by_public_id, verify_url
+from .services import certificate_by_public_id, certificates_for_serial, verify_url
 from .throttles import VerifyRateThrottle
 from .verification import verification_report
 
@@ -26,6 +29,45 @@ def _throttled(request) -> HttpResponse | None:
     return response
 
 
+def _public(context: dict) -> dict:
+    """What every public page shows: who issues the certificates."""
+    return {"issuer": settings.REFURB_ISSUER, **context}
+
+
+def _verify_path(certificate) -> str:
+    return reverse("certificate-verify-page", args=[certificate.public_id])
+
+
+LOOKUP_MAX = 100
+
+
+@require_safe
+def home(request):
+    """What this seller does, and a box to look a certificate up by its printed id or by a card's board serial."""
+    query = request.GET.get("q", "").strip()
+    context = _public({"about": settings.REFURB_SELLER_ABOUT, "query": query[:LOOKUP_MAX]})
+    if not query:
+        return render(request, "grading/home.html", context)
+    if (limited := _throttled(request)) is not None:  # each lookup counts like a verify page view
+        return limited
+    if len(query) > LOOKUP_MAX:
+        context["error"] = f"That is longer than any certificate id or serial ({LOOKUP_MAX} characters at most)."
+        return render(request, "grading/home.html", context, status=400)
+    certificate = certificate_by_public_id(query)
+    if certificate is not None:
+        return redirect(_verify_path(certificate))
+    found = certificates_for_serial(query)
+    if len(found) == 1:
+        return redirect(_verify_path(found[0]))
+    if found:  # boards of two makers with the same serial: the buyer picks theirs
+        context["found"] = [{"url": _verify_path(c), "model": c.unit.gpu_model.name, "printed_id": c.printed_id,
+                             "board_vendor": c.unit.board_vendor, "status": c.status} for c in found]
+        return render(request, "grading/home.html", context)
+    context["error"] = ("No certificate has this id, and no certified card has this serial. Check the id against "
+                        "the printed certificate, or the serial against the sticker on the card.")
+    return render(request, "grading/home.html", context, status=404)
+
+
 def _not_found(request) -> HttpResponse:
     # Rendered here rather than raised, so that even a DEBUG server answers a guessed id with the plain page.
     return render(request, "404.html", status=404)
@@ -39,7 +81,7 @@ def verify_page(request, public_id: str):
     if certificate is None:
         return _not_found(request)
     report = verification_report(certificate, keyring(needs=certificate.key_id), public_url=verify_url)
-    response = render(request, "grading/verify.html", {"r": report, "has_pdf": bool(certificate.pdf)})
+    response = render(request, "grading/verify.html", _public({"r": report, "has_pdf": bool(certificate.pdf)}))
     response["Cache-Control"] = "no-cache"  # a revocation shows at once
     return response
 

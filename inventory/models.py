@@ -117,6 +117,8 @@ class Unit(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        # A buyer looks a card up by the serial on its sticker (the public home page), whatever its maker.
+        indexes = [models.Index(fields=["serial"], name="unit_serial_idx")]
         constraints = [
             # Vendor compared case-blind: intake canonicalises known makers, not every maker there is.
             models.UniqueConstraint(

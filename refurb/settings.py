@@ -256,6 +256,12 @@ REFURB_SLOT_RETRY_S = env_int("REFURB_SLOT_RETRY_S", 5)  # a run whose slot is b
 REFURB_SIGNING_KEY = env_str("REFURB_SIGNING_KEY")
 REFURB_SIGNING_KEY_FILE = Path(env_str("REFURB_SIGNING_KEY_FILE") or VAR_DIR / "keys" / "certificate-signing.pem")
 REFURB_ISSUER = env_str("REFURB_ISSUER", "refurb")
+# What the public home page says this seller does.
+REFURB_SELLER_ABOUT = env_str(
+    "REFURB_SELLER_ABOUT",
+    "We buy graphics cards from retired mining rigs and put every one through an automated test: its memory, its "
+    "compute units, its speed, its cooling and its PCIe link. Each card that passes gets a grade and a signed "
+    "certificate that anyone can check here, without an account.")
 REFURB_PUBLIC_URL = env_str("REFURB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # eBay conditions this seller may use (grading/policy.py): 2010–2030 need approval into eBay's Refurbished programme;
 # 2500 "Seller refurbished" is offered where the site and category still allow it, else 3000 "Used".

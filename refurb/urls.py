@@ -2,7 +2,6 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from grading import views as grading_views
@@ -16,7 +15,8 @@ register_bench_api(api_router)  # one router, so /api/ lists every resource
 register_grading_api(api_router)
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # Public: what this seller does and a certificate lookup (the admin's "View site" leads here).
+    path("", grading_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[RolePermission]), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[RolePermission]),

@@ -21,6 +21,7 @@ class Bench(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name_plural = "benches"
 
     def __str__(self) -> str:
         return self.name

@@ -4,6 +4,7 @@ from .certificates import (
     certificate_by_public_id,
     certificate_issue,
     certificate_revoke,
+    certificates_for_serial,
     public_id_normalize,
     verify_url,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "certificate_by_public_id",
     "certificate_issue",
     "certificate_revoke",
+    "certificates_for_serial",
     "grade_current",
     "grade_override",
     "public_id_normalize",

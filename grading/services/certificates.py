@@ -120,6 +120,26 @@ def certificate_revoke(*, certificate: Certificate, reason: str, actor=None, act
     return certificate
 
 
+SERIAL_LOOKUP_MAX = 64
+
+
+def certificates_for_serial(text: str) -> list[Certificate]:
+    """What a buyer holding a card may see by its board serial: for each certified card with that serial (boards of
+    two makers may share one), its valid certificate, else its newest. A card never certified is not named, so the
+    lookup says nothing about stock."""
+    serial = " ".join((text or "").split()).upper()  # serials are stored as taken in: trimmed, upper case
+    if not serial or len(serial) > SERIAL_LOOKUP_MAX:
+        return []
+    chosen: dict[int, Certificate] = {}
+    for certificate in (Certificate.objects.filter(unit__serial=serial).select_related("unit__gpu_model")
+                        .order_by("-issued_at", "-id")[:50]):
+        current = chosen.get(certificate.unit_id)
+        if current is None or (certificate.status == CertificateStatus.VALID
+                               and current.status != CertificateStatus.VALID):
+            chosen[certificate.unit_id] = certificate
+    return sorted(chosen.values(), key=lambda c: (c.unit.gpu_model.name, c.unit.board_vendor))
+
+
 def certificate_by_public_id(text: str) -> Certificate | None:
     public_id = public_id_normalize(text)
     if not public_id:
