@@ -8,6 +8,11 @@ TORCH ?= torch==2.13.0
 PIP := $(BIN)/pip -qq --disable-pip-version-check
 # The PostgreSQL pass of `make test`; the test database (test_<name>) is created and dropped by the suite.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/refurb
+# The suite runs in random order (pytest-randomly); each pass prints its seed, and TEST_SEED=N repeats an order.
+ifeq ($(origin TEST_SEED), undefined)
+TEST_SEED := $(shell od -An -N3 -tu4 /dev/urandom | tr -d ' ')
+endif
+PYTEST = $(BIN)/pytest -q -p no:cacheprovider -p randomly --randomly-seed=$(TEST_SEED)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Where this host has no NVIDIA GPU, `make run` seats the demo lot's NVIDIA cards in simulated slots, with these
@@ -55,16 +60,16 @@ test: install lint
 	@$(MAKE) --no-print-directory test-workers
 
 test-sqlite: install
-	@echo "== test suite on SQLite (celery_workers: in the PostgreSQL pass) =="
-	env -u DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider -m "not celery_workers"
+	@echo "== test suite on SQLite, random order seed $(TEST_SEED) (celery_workers: in the PostgreSQL pass) =="
+	env -u DATABASE_URL $(PYTEST) -m "not celery_workers"
 
 # On PostgreSQL when it is reachable; under CI a missing PostgreSQL fails the run instead of skipping it.
 # Tests marked database_independent (the device layer and the checks) ran in the SQLite pass already.
 # The celery_workers tests run against PostgreSQL, the services production uses; they pass on SQLite too
 # (`pytest -m celery_workers`), at two more minutes.
 PG_PASS = if $(BIN)/python scripts/db_ready.py "$(TEST_POSTGRES_URL)"; then \
-		echo "== $(1) on PostgreSQL =="; \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/pytest -q -p no:cacheprovider -m "$(2)"; \
+		echo "== $(1) on PostgreSQL, random order seed $(TEST_SEED) =="; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PYTEST) -m "$(2)"; \
 	elif [ -n "$$CI" ]; then \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL) and CI is set: failing"; exit 1; \
 	else \

@@ -61,8 +61,17 @@ def _secret_key() -> str:
         return key
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(64))
-        key_file.chmod(0o600)
+        # Written aside and moved in, so that two processes starting at once (make test's two passes) never read
+        # a half-written file; the first to move wins and both read the same key.
+        draft = key_file.with_name(f".secret_key.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(64))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, key_file)  # fails if another process got there first: keep theirs
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return key_file.read_text().strip()
 
 
@@ -131,8 +140,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # A file, not :memory:, so that tests with several connections (threads) share one database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-refurb.sqlite3")}
+    # A file, not :memory:, so that tests with several connections (threads) share one database; named after the
+    # database itself, so that suites run against different databases (DATABASE_URL) never delete each other's.
+    _name = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_name.with_name(f"test-{_name.name}"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -81,3 +81,20 @@ def make_units(catalog):
         return intake_import(lot_reference=lot, rows=rows, lot_fields=lot_fields or None, actor_label="test")[1]
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def own_key_and_media(settings, tmp_path):
+    """Each test signs with a key of its own, stores PDFs in its own folder and starts with no rate-limit counts,
+    whichever tests ran before it (any test may issue or verify a certificate: the API fuzz does)."""
+    from django.core.cache import cache
+
+    from grading.keys import keyring_forget
+
+    cache.clear()
+    keyring_forget()
+    settings.REFURB_SIGNING_KEY = ""
+    settings.REFURB_SIGNING_KEY_FILE = tmp_path / "keys" / "signing.pem"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.REFURB_PUBLIC_URL = "https://certs.example.test"
+    return tmp_path

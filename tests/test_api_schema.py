@@ -53,10 +53,12 @@ def token(request, real_ids):
     # (Django's own test client does the same disconnect).
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    user = request.getfixturevalue("admin_user" if request.param == "admin" else "technician")
-    yield Token.objects.create(user=user).key
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    try:
+        user = request.getfixturevalue("admin_user" if request.param == "admin" else "technician")
+        yield Token.objects.create(user=user).key
+    finally:  # connected again whatever happened, or every later test would keep stale connections
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_schema_lists_every_endpoint():

@@ -1,5 +1,5 @@
-"""Grading fixtures: simulated run reports per fault profile, cards tested from them, and a signing key and media
-folder of the test's own."""
+"""Grading fixtures: simulated run reports per fault profile, and cards tested from them. (Each test's own signing
+key and media folder: tests/conftest.py.)"""
 
 import pytest
 
@@ -42,19 +42,3 @@ def make_tested_unit(make_units, report, lot="G1", cosmetic="A"):
     run_finish(run=run, report=report)
     unit.refresh_from_db()
     return unit
-
-
-@pytest.fixture(autouse=True)
-def own_key_and_media(settings, tmp_path):
-    """Each test signs with a key of its own, stores PDFs in its own folder and starts with no rate-limit counts."""
-    from django.core.cache import cache
-
-    from grading.keys import keyring_forget
-
-    cache.clear()
-    keyring_forget()
-    settings.REFURB_SIGNING_KEY = ""
-    settings.REFURB_SIGNING_KEY_FILE = tmp_path / "keys" / "signing.pem"
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.REFURB_PUBLIC_URL = "https://certs.example.test"
-    return tmp_path

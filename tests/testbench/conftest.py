@@ -18,3 +18,18 @@ def make_device():
                                **kwargs)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def no_card_process_outlives_its_test(monkeypatch):
+    """A run executed in the background keeps its slot's card process for the next run (keep_process): stop it
+    when the test ends, so that no torch process or leftover job reaches into a later test's database. NVML's
+    per-process state (a fake NVML initialised, a missing library noted) goes back to what it was, too."""
+    from testbench.hardware import nvml
+
+    monkeypatch.setattr(nvml, "_init_count", nvml._init_count)
+    monkeypatch.setattr(nvml, "nvml_unavailable_reason", nvml.nvml_unavailable_reason)
+    yield
+    from testbench.workers import stop_card_processes
+
+    stop_card_processes()

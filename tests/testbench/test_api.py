@@ -46,12 +46,14 @@ def test_queue_runs_on_the_seated_bench_and_read_progress(seated, technician, cl
 
     run = TestRun.objects.get(pk=runs[0]["id"])
     run_start(run=run, worker="bench-9@test")
+    asked = time.monotonic()
     TestRun.objects.filter(pk=run.pk).update(progress={"check": "vram", "phase": "moving inversions",
                                                        "fraction": 0.25},
                                              started_at=timezone.now() - timezone.timedelta(seconds=30))
     detail = client.get(f"/api/runs/{run.pk}/").json()
+    late = time.monotonic() - asked  # the ETA grows with every second the request takes on a busy machine
     assert detail["state"] == "running" and detail["progress"]["check"] == "vram"
-    assert detail["eta_s"] == pytest.approx(90, abs=2)  # 30 s for a quarter
+    assert 90 - 1 <= detail["eta_s"] <= 3 * (30 + late) + 1  # a quarter done in 30 s: three quarters to go
     assert detail["unit"]["state"] == "testing" and detail["results"] == []
     assert client.get("/api/runs/", {"state": "running"}).json()["count"] == 1
 

@@ -68,7 +68,9 @@ def start_bench(broker):
         # Up once it has registered its slots and seated a card in each.
         wait_for(lambda: BenchSlot.objects.filter(bench__name=name, unit__isnull=False).count() == count,
                  timeout=90, what=f"bench {name} to register", process=process)
-        time.sleep(3)  # and its Celery worker is consuming its queue
+        # And its Celery worker is consuming its queue (it answers a broadcast naming the queue).
+        wait_for(lambda: consuming(f"bench.{name}"), timeout=60, what=f"bench {name}'s worker to consume",
+                 process=process)
         return process
 
     yield start
@@ -80,6 +82,19 @@ def start_bench(broker):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def consuming(queue: str) -> bool:
+    from refurb.celery import app
+
+    replies = app.control.inspect(timeout=1.0).active_queues() or {}
+    return any(q["name"] == queue for queues in replies.values() for q in queues)
+
+
+def drained(broker, queue: str) -> bool:
+    """Nothing left in the queue and nothing delivered but unacknowledged (kombu's Redis transport keeps those in
+    the 'unacked' hash until the worker acks, which is after the task ran: acks_late)."""
+    return broker.llen(queue) == 0 and broker.hlen("unacked") == 0
 
 
 def wait_for(condition, *, timeout: float, what: str, process=None):
@@ -139,7 +154,8 @@ def test_a_killed_worker_leaves_an_interrupted_run_and_the_card_reruns_elsewhere
     assert unit.state == UnitState.QUEUED and "no heartbeat from host-a@" in run.end_reason
     event = UnitEvent.objects.filter(unit=unit).latest("id")
     assert (event.from_state, event.to_state) == ("testing", "queued") and "interrupted" in event.reason
-    assert took < STALE_AFTER_S + 10
+    # Not before the run went silent for STALE_AFTER_S (its last heartbeat was at most 1 s before the kill).
+    assert took >= STALE_AFTER_S - 1.5
 
     # The technician moves the card to host-b, which completes a rerun.
     slot_seat(slot=BenchSlot.objects.get(bench__name="host-b", index=0), unit=unit)
@@ -150,7 +166,7 @@ def test_a_killed_worker_leaves_an_interrupted_run_and_the_card_reruns_elsewhere
     assert Bench.objects.get(name="host-a").slots.get().run is None  # the dead host's slot was released
 
 
-def test_a_running_run_is_cancelled_within_five_seconds(start_bench):
+def test_a_running_run_is_cancelled_within_seconds(start_bench):
     start_bench("host-a", 1, seed=0)
     (unit,) = seated_units("host-a")
     (run,) = runs_queue(units=[unit], plan="burn-in")
@@ -162,14 +178,16 @@ def test_a_running_run_is_cancelled_within_five_seconds(start_bench):
     run_cancel_request(run=run, to_state=UnitState.ON_HOLD, reason="customer pulled the card")
     wait_for(lambda: TestRun.objects.filter(pk=run.pk, state=RunState.CANCELLED).exists(), timeout=10,
              what="the cancel")
-    assert time.monotonic() - asked < 5.0
+    # Measured at 0.7 s (docs/orchestration.md); the bound leaves room for a loaded two-core CI machine, where a
+    # card process deaf to the request is killed after CANCEL_GRACE_S (5 s).
+    assert time.monotonic() - asked < 8.0
     unit.refresh_from_db()
     run.refresh_from_db()
     assert unit.state == UnitState.ON_HOLD and run.end_reason == "customer pulled the card"
     assert not CheckResultRecord.objects.filter(run=run).exists()
 
 
-def test_a_message_delivered_twice_runs_once(start_bench):
+def test_a_message_delivered_twice_runs_once(start_bench, broker):
     from testbench.tasks import execute_run
 
     start_bench("host-a", 1, seed=0)
@@ -177,7 +195,7 @@ def test_a_message_delivered_twice_runs_once(start_bench):
     (run,) = runs_queue(units=[unit], plan="quick")
     execute_run.delay(run.pk)  # the same message again, as a broker redelivering it would
     wait_for(lambda: finished([run]), timeout=90, what="the run")
-    time.sleep(3)  # time for the second delivery to have been handled
+    wait_for(lambda: drained(broker, "bench.host-a"), timeout=30, what="the second delivery to be handled")
     run.refresh_from_db()
     assert run.state == RunState.PASSED
     assert CheckResultRecord.objects.filter(run=run).count() == len(PLANS["quick"])

@@ -55,12 +55,8 @@ def process():
 
 def test_a_card_process_runs_one_job_after_another_without_restarting(process):
     pid = process.process.pid
-    started = time.monotonic()
     completed, first = run_collecting(process, job(1))
-    first_s = time.monotonic() - started
-    started = time.monotonic()
     completed_again, second = run_collecting(process, job(2))
-    second_s = time.monotonic() - started
     assert completed and completed_again and process.process.pid == pid
     for key, events in ((1, first), (2, second)):
         finals = [(kind, k) for kind, k, _ in events if kind in ("done", "cancelled", "crashed")]
@@ -68,7 +64,8 @@ def test_a_card_process_runs_one_job_after_another_without_restarting(process):
         assert events[0][0] == "started" and events[0][2]["identity"]["uuid"].startswith("GPU-")
         assert events[0][2]["software"]["torch"]
         assert str(events[-1][2].verdict) == "pass"
-    assert second_s < first_s - 0.5  # no second interpreter start and torch import
+    # The same process (the pid above): no second interpreter start and torch import. (How much quicker the second
+    # job is depends on the machine's load; benchmarks/orchestration_bench.py measures it.)
     # Progress carries a live sensor reading now and then, for the technician's screen.
     readings = [payload[3] for kind, _, payload in first if kind == "progress" and payload[3]]
     assert readings and readings[0]["gpu_temp_c"] > 20 and "throttle" in readings[0]
