@@ -42,13 +42,26 @@ def broker(settings, catalog):
 
     from refurb.celery import app
 
+    def fresh_connections():
+        # This process's pooled broker connections may have been cut by an earlier test (the dropped-connections
+        # test kills every client of the broker): start from new ones, whichever test ran before.
+        from kombu import pools
+
+        pools.reset()  # kombu's process-wide producer and connection pools
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+
     client = redis.Redis.from_url(BROKER)
     client.flushdb()
     settings.CELERY_TASK_ALWAYS_EAGER = False
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
     app.conf.update(broker_url=BROKER, task_always_eager=False)
+    fresh_connections()
     yield client
     app.conf.update(saved)
+    fresh_connections()
     client.flushdb()
 
 
