@@ -33,7 +33,7 @@ install: $(STAMP) system-libs
 
 # Pango and HarfBuzz's subsetter for certificate PDFs: installed where apt-get can be run, else named once.
 system-libs:
-	@scripts/system_libs.sh
+	@scripts/system_libs.sh $(BIN)/python
 
 run: install
 	$(BIN)/python manage.py migrate --no-input -v0

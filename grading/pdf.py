@@ -104,10 +104,11 @@ def _weasyprint():
         warnings.filterwarnings("ignore", message="HarfBuzz-Subset will be required", category=DeprecationWarning)
         import weasyprint
         from weasyprint.text import ffi
-    if ffi.harfbuzz_subset is None:
+    # WeasyPrint's own test: the subsetter present, and HarfBuzz 4.1 or newer (hb_set_add_sorted_array).
+    if ffi.harfbuzz_subset is None or not ffi.harfbuzz.hb_version_atleast(4, 1, 0):
         logging.getLogger("weasyprint").addFilter(_FontToolsFallbackFilter())
-        log.warning("HarfBuzz's font subsetter is missing: certificate fonts are subset with fontTools (slower, and "
-                    "unsupported by future WeasyPrint). Fix: %s", HARFBUZZ_FIX)
+        log.warning("HarfBuzz's font subsetter (4.1 or newer) is missing: certificate fonts are subset with fontTools "
+                    "(slower, and unsupported by future WeasyPrint). Fix: %s", HARFBUZZ_FIX)
     _weasyprint.ready = True
     return weasyprint
 

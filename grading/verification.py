@@ -129,9 +129,13 @@ def check_pdf(envelope: dict, text: str, keyring: dict, *, record: Certificate |
     squashed = _squash(text)
     card, grade = payload.get("card", {}), payload.get("grade", {})
     printed_id = "-".join(str(payload.get("id", ""))[i:i + 4] for i in range(0, len(str(payload.get("id", ""))), 4))
-    for label, value in (("certificate id", printed_id), ("serial", card.get("serial")),
-                         ("functional grade", grade.get("functional"))):
-        if value and _squash(value) not in squashed:
+    # The grade is looked for in its own row ("Functional F-B (policy …)"): three letters such as "F-A" can also
+    # stand astride two groups of the printed id.
+    functional = grade.get("functional")
+    for label, value, printed in (("certificate id", printed_id, printed_id),
+                                  ("serial", card.get("serial"), card.get("serial")),
+                                  ("functional grade", functional, f"Functional {functional}")):
+        if value and _squash(printed) not in squashed:
             result.problems.append(f"printed page: the {label} {value} from the signed payload is not on the page")
     if record is None:
         if lookup_done:

@@ -53,6 +53,10 @@ def home(request):
     if len(query) > LOOKUP_MAX:
         context["error"] = f"That is longer than any certificate id or serial ({LOOKUP_MAX} characters at most)."
         return render(request, "grading/home.html", context, status=400)
+    if any(ord(c) < 32 or ord(c) == 127 for c in query):  # a NUL would not even reach the database as a query
+        context["query"] = ""
+        context["error"] = "That holds control characters, which no certificate id or serial has."
+        return render(request, "grading/home.html", context, status=400)
     certificate = certificate_by_public_id(query)
     if certificate is not None:
         return redirect(_verify_path(certificate))

@@ -59,9 +59,9 @@ class IntakeUploadForm(forms.Form):
 
 @admin.register(Lot)
 class LotAdmin(admin.ModelAdmin):
-    list_display = ["reference", "supplier", "purchased_on", "unit_total", "created_at"]
+    list_display = ["reference", "supplier", "purchased_on", "unit_total", "demo", "created_at"]
     search_fields = ["reference", "supplier"]
-    list_filter = ["purchased_on", "currency"]
+    list_filter = ["purchased_on", "currency", "demo"]
     actions = ["intake_csv_action"]
 
     def get_queryset(self, request):

@@ -72,6 +72,8 @@ class Lot(models.Model):
     total_cost = models.DecimalField(default=0, **MONEY)
     currency = models.CharField(max_length=3, validators=[CURRENCY])
     notes = models.TextField(blank=True)
+    demo = models.BooleanField(default=False, editable=False,
+                               help_text="A demonstration lot (make run's): simulated cards may stand in for its cards")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

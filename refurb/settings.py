@@ -7,6 +7,7 @@ listed in docs/deploy.md.
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -61,17 +62,25 @@ def _secret_key() -> str:
         return key
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
-        # Written aside and moved in, so that two processes starting at once (make test's two passes) never read
-        # a half-written file; the first to move wins and both read the same key.
-        draft = key_file.with_name(f".secret_key.{os.getpid()}")
-        draft.write_text(secrets.token_urlsafe(64))
-        draft.chmod(0o600)
+        # Written whole in a private file (mode 0600) and then linked into place, so that two processes starting
+        # at once (make test's two passes) never read a half-written key: the first link wins, both read it.
+        handle, draft = tempfile.mkstemp(dir=VAR_DIR, prefix=".secret_key.")
         try:
-            os.link(draft, key_file)  # fails if another process got there first: keep theirs
-        except FileExistsError:
-            pass
+            with os.fdopen(handle, "w") as out:
+                out.write(secrets.token_urlsafe(64))
+            try:
+                os.link(draft, key_file)
+            except FileExistsError:
+                pass  # another process got there first: keep theirs
+            except OSError:  # a file system without hard links: create-if-absent instead
+                try:
+                    with open(key_file, "x") as out:
+                        out.write(Path(draft).read_text())
+                    key_file.chmod(0o600)
+                except FileExistsError:
+                    pass
         finally:
-            draft.unlink()
+            os.unlink(draft)
     return key_file.read_text().strip()
 
 
@@ -142,7 +151,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not :memory:, so that tests with several connections (threads) share one database; named after the
     # database itself, so that suites run against different databases (DATABASE_URL) never delete each other's.
-    _name = Path(DATABASES["default"]["NAME"])
+    _name = Path(DATABASES["default"]["NAME"] or ":memory:")
+    if _name.name == ":memory:":
+        _name = VAR_DIR / "refurb.sqlite3"
     DATABASES["default"]["TEST"] = {"NAME": str(_name.with_name(f"test-{_name.name}"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -227,7 +238,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "inventory.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Reverse proxies in front of the web app, so rate limits count clients, not the proxy (X-Forwarded-For).
-    "NUM_PROXIES": env_int("REFURB_NUM_PROXIES", 0) or None,
+    # 0 (never None, which would take a client's own X-Forwarded-For header as its identity: a new one per request
+    # would escape every rate limit).
+    "NUM_PROXIES": env_int("REFURB_NUM_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -2,14 +2,18 @@
 # The system libraries WeasyPrint renders certificate PDFs with: Pango (required) and HarfBuzz's font subsetter
 # (without it WeasyPrint falls back to fontTools: slower, and unsupported by future releases).
 # Where one is missing and apt-get can be run (root on Debian or Ubuntu), install it; otherwise say once what to run.
-# Exit status 0 unless Pango is missing and could not be installed.
+# Never fails the build: a missing library is named, and rendering a certificate is what would fail.
+#   scripts/system_libs.sh [PYTHON]      (the interpreter that looks the libraries up; default python3)
 set -uo pipefail
+python="${1:-python3}"
 
-have() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+# ctypes asks the dynamic loader's cache itself (an absolute /sbin/ldconfig on Linux), so a user's PATH does not
+# matter; on other systems it searches the usual library folders.
+have() { "$python" -c "import ctypes.util, sys; sys.exit(0 if ctypes.util.find_library('$1') else 1)" 2>/dev/null; }
 missing=()
-have libpango-1.0.so.0 || missing+=(libpango-1.0-0)
-have libpangoft2-1.0.so.0 || missing+=(libpangoft2-1.0-0)
-have libharfbuzz-subset.so.0 || missing+=(libharfbuzz-subset0)
+have pango-1.0 || missing+=(libpango-1.0-0)
+have pangoft2-1.0 || missing+=(libpangoft2-1.0-0)
+have harfbuzz-subset || missing+=(libharfbuzz-subset0)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -18,7 +22,6 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; } \
     || echo "!! could not install ${missing[*]}; run: apt-get install ${missing[*]}"
 else
-  echo "!! missing for certificate PDFs: ${missing[*]}; run: sudo apt-get install ${missing[*]} (Debian, Ubuntu)"
+  echo "!! missing for certificate PDFs: ${missing[*]}; on Debian or Ubuntu: sudo apt-get install ${missing[*]}"
 fi
-have libpango-1.0.so.0 || { echo "!! Pango is required to render certificates"; exit 1; }
 exit 0

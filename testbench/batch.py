@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 
+from inventory.choices import UnitState
 from inventory.errors import DomainError
 from inventory.models import Lot, Unit
 
@@ -89,19 +90,30 @@ class LotSeating:
     untested: list[tuple[Unit, str]]
 
 
+# A lot's cards that wait for a test: taken in, inspected (after intake or a repair), queued, or returned. Others
+# were tested already; retesting one is a decision to queue it, not something a batch does by the way.
+AWAITING_TEST = (UnitState.RECEIVED, UnitState.INSPECTED, UnitState.QUEUED, UnitState.RETURNED)
+
+
 def lot_seating(reference: str, *, slots: int, faults: list[tuple[str, ...]] | None = None, seed: int = 0,
                 time_scale: float = 1.0, memory_bytes: int = SIMULATED_MEMORY_BYTES) -> LotSeating:
-    """Seat a lot's NVIDIA cards that can be tested now, in intake order, in up to `slots` simulated slots; fault
-    sets are dealt out in turn as for any simulated batch. Each stand-in reports its unit's serial, and its UUID (the
-    one recorded at an earlier run, else one made from the asset tag): the same card has the same UUID every time.
-    Raises DomainError for an unknown lot."""
+    """Seat a demonstration lot's NVIDIA cards that wait for a test, in intake order, in up to `slots` simulated
+    slots; fault sets are dealt out in turn as for any simulated batch. Each stand-in reports its unit's serial (none
+    where the sticker is gone), and its UUID (the one recorded at an earlier run, else one made from the asset tag):
+    the same card has the same UUID every time. Raises DomainError for an unknown lot, or a lot of real cards (a
+    simulated run must never grade and certify a real card)."""
     lot = Lot.objects.filter(reference=reference).first()
     if lot is None:
         raise DomainError(f"no lot {reference!r}")
+    if not lot.demo:
+        raise DomainError(f"lot {reference} holds real cards: simulated cards stand in only for a demonstration "
+                          "lot's (make run's DEMO-001); test real cards on a bench with their GPUs")
     faults = faults or [("healthy",)]
     specs, seats, untested = [], {}, []
     for unit in lot.units.select_related("gpu_model").order_by("id"):
         reason = unit_untestable_reason(unit)
+        if not reason and unit.state not in AWAITING_TEST:
+            reason = f"{unit.asset_tag} is {unit.state}: tested already (queue it to test it again)"
         if not reason and len(specs) == slots:
             reason = f"{unit.asset_tag}: no free slot on this bench ({slots} slots); it waits for the next batch"
         if reason:
@@ -111,7 +123,7 @@ def lot_seating(reference: str, *, slots: int, faults: list[tuple[str, ...]] | N
         made_up = hashlib.sha256(f"refurb-simulated:{unit.asset_tag}".encode()).hexdigest()
         specs.append(DeviceSpec("simulated", index, slug=unit.gpu_model.slug, seed=seed * 1000 + index,
                                 profiles=tuple(faults[index % len(faults)]), memory_bytes=memory_bytes,
-                                time_scale=time_scale, serial=unit.serial,
+                                time_scale=time_scale, serial=unit.serial,  # "" where the sticker is gone
                                 uuid=unit.nvml_uuid or f"GPU-{uuid.UUID(made_up[:32])}"))
         seats[index] = unit
     return LotSeating(specs=specs, seats=seats, untested=untested)

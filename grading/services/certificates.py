@@ -127,7 +127,7 @@ def certificates_for_serial(text: str) -> list[Certificate]:
     """What a buyer holding a card may see by its board serial: for each certified card with that serial (boards of
     two makers may share one), its valid certificate, else its newest. A card never certified is not named, so the
     lookup says nothing about stock."""
-    serial = " ".join((text or "").split()).upper()  # serials are stored as taken in: trimmed, upper case
+    serial = (text or "").strip().upper()  # serials are stored as taken in: trimmed, upper case
     if not serial or len(serial) > SERIAL_LOOKUP_MAX:
         return []
     chosen: dict[int, Certificate] = {}

@@ -92,10 +92,12 @@ def _decode(content: bytes) -> str:
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        # Name the line the bad byte is on: the rest of the file may be fine, and the user has to find it.
-        line = content.count(b"\n", 0, exc.start) + 1
-        column = len(content[content.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
-        raise IntakeRejected([RowError(line, "file", f"not UTF-8 text (byte 0x{content[exc.start]:02x} at "
+        # Name the line the bad byte is on: the rest of the file may be fine, and the user has to find it. The
+        # error counts from after a byte-order mark (Excel's "CSV UTF-8" writes one), so it is read in exc.object.
+        data = exc.object
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
+        raise IntakeRejected([RowError(line, "file", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at "
                                                      f"character {column}); save the sheet as CSV UTF-8")]) from None
 
 

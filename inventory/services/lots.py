@@ -26,8 +26,9 @@ def _validated(lot: Lot) -> Lot:
 
 
 def lot_create(*, reference: str, **fields) -> Lot:
+    """A new lot. `demo=True` marks a demonstration lot (only code sets it: no face offers it)."""
     fields.setdefault("currency", settings.REFURB_DEFAULT_CURRENCY)
-    unknown = set(fields) - set(LOT_FIELDS)
+    unknown = set(fields) - {*LOT_FIELDS, "demo"}
     if unknown:
         raise InvalidInput({f: ["unknown lot field"] for f in sorted(unknown)})
     lot = _validated(Lot(reference=(reference or "").strip(), **{k: v for k, v in fields.items() if v is not None}))

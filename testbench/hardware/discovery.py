@@ -24,9 +24,10 @@ class DeviceSpec:
     profiles: tuple[str, ...] = ()  # simulated: the fault profiles injected
     memory_bytes: int = SIMULATED_MEMORY_BYTES
     time_scale: float = 1.0
-    # Simulated: the board serial and NVML UUID the card reports ("" = made up from slug, index and seed). A
-    # simulated stand-in for a unit of a lot reports that unit's own, as the real card would.
-    serial: str = ""
+    # Simulated: the board serial the card reports (None: one made up from slug, index and seed; "": none, as a
+    # card whose serial NVML does not give) and its NVML UUID ("" = made up). A simulated stand-in for a unit of a
+    # lot reports that unit's own, as the real card would.
+    serial: str | None = None
     uuid: str = ""
 
     @property
@@ -47,7 +48,7 @@ class DeviceSpec:
             from .simulated import SimulatedDevice
 
             return SimulatedDevice(slug=self.slug, index=self.index, seed=self.seed, time_scale=self.time_scale,
-                                   memory_bytes=self.memory_bytes, serial=self.serial or None,
+                                   memory_bytes=self.memory_bytes, serial=self.serial,
                                    uuid=self.uuid or None,
                                    faults=build_fault_plan(self.profiles, seed=self.seed,
                                                            memory_bytes=self.memory_bytes))

@@ -73,7 +73,8 @@ class SimulatedDevice(GpuDevice):
         self.time_scale = time_scale
         digest = hashlib.sha256(f"{slug}:{index}:{seed}".encode()).hexdigest()
         self.uuid = uuid or f"GPU-{uuid_module.UUID(digest[:32])}"
-        self.serial = serial or f"SIM{int(digest[32:44], 16) % 10**12:012d}"
+        # None: a serial made up from the seed; "": the card reports none (NVML gives no serial on most GeForce boards).
+        self.serial = f"SIM{int(digest[32:44], 16) % 10**12:012d}" if serial is None else (serial or NOT_SUPPORTED)
         self._lock = threading.RLock()
         self._allocations: dict[int, int] = {}  # address -> bytes
         self._ops = 0

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
-from grading.models import Certificate, CertificateStatus, PublishedKey
+from grading.models import Certificate, CertificateStatus, Grade, PublishedKey
 from grading.pdf import ATTACHMENT_NAME
 from grading.services import certificate_issue, certificate_revoke, unit_grade
 from grading.services.documents import certificate_pdf_bytes, certificate_render
@@ -283,6 +283,14 @@ def test_verify_certificate_reports_genuine_tampered_and_revoked_pdfs(make_units
     with pytest.raises(CommandError, match="NOT VERIFIED"):
         call_command("verify_certificate", write(tmp_path, "reprinted.pdf", page), stdout=out)
     assert f"the serial {unit.serial} from the signed payload is not on the page" in out.getvalue()
+    # The grade edited in its row, with "F-A" left elsewhere on the page (as it may stand inside a printed id).
+    page = HTML(string=f"<p>Certificate {certificate.printed_id} serial {unit.serial}</p><p>Functional F-C "
+                       "(policy 2026.12-1)</p><p>XYZF-A12</p>").write_pdf(
+        attachments=[Attachment(string=json.dumps(envelope).encode(), name=ATTACHMENT_NAME)])
+    out = StringIO()
+    with pytest.raises(CommandError, match="NOT VERIFIED"):
+        call_command("verify_certificate", write(tmp_path, "regraded.pdf", page), stdout=out)
+    assert "the functional grade F-A from the signed payload is not on the page" in out.getvalue()
 
     certificate_revoke(certificate=certificate, reason="card returned with a cracked PCB")
     out = StringIO()
@@ -414,3 +422,52 @@ def test_long_values_wrap_inside_their_cells_and_no_text_overlaps_on_the_first_p
     # The test can fail: a UUID that cannot wrap runs into the next column.
     unbreakable = html.replace("</style>", "td { overflow-wrap: normal !important; }</style>")
     assert overlapping(first_page_text_boxes(unbreakable)) != []
+
+
+@pytest.mark.django_db
+def test_a_certificate_of_schema_1_still_verifies_and_shows_its_conditions_by_name(make_units, reports, client):
+    """Issued before marketplace conditions carried ids (and while the payload named the bench): what it signed
+    stands, and every face shows it."""
+    from grading.keys import signing_key_for_issue
+    from grading.pdf import certificate_html
+
+    _, certificate = certified(make_units, reports["healthy"], lot="OLD1")
+    payload = json.loads(json.dumps(certificate.payload))
+    payload["schema"] = "refurb-certificate/1"
+    payload["test"]["bench"] = "bench-07"
+    payload["grade"].update(policy_version="2026.11-1",
+                            marketplace={"ebay": "Excellent - Refurbished", "backmarket": "Excellent"})
+    canonical, signature = signing_key_for_issue().sign(payload)
+    Certificate.objects.filter(pk=certificate.pk).update(payload=payload, canonical=canonical.decode(),
+                                                         signature=signature)
+    certificate.refresh_from_db()
+    answer = client.get(f"/api/certificates/{certificate.public_id}/verify/").json()
+    assert answer["valid"] is True and answer["facts"]["ebay_condition"] == "Excellent - Refurbished"
+    page = client.get(f"/verify/{certificate.public_id}/").content.decode()
+    assert "Valid." in page and "Excellent - Refurbished" in page
+    html = certificate_html(certificate, telemetry_columns=None)
+    assert "Excellent - Refurbished" in html and "Back Market" in html
+
+
+@pytest.mark.django_db
+def test_grades_stored_with_condition_names_are_restated_with_ids(make_units, reports, settings):
+    import importlib
+
+    migration = importlib.import_module("grading.migrations.0003_marketplace_condition_ids")
+    unit = make_tested_unit(make_units, reports["healthy"], lot="OLD2")
+    grade = unit_grade(unit=unit)
+    Grade.objects.filter(pk=grade.pk).update(policy_version="2026.11-1", marketplace={
+        "ebay": "Excellent - Refurbished", "backmarket": "Excellent"})
+    from django.apps import apps
+
+    migration.restate(apps, None)
+    grade.refresh_from_db()
+    assert grade.policy_version == "2026.11-1"  # the grade was given under it; only its conditions are restated
+    assert grade.marketplace == {"ebay": {"id": 2500, "name": "Seller refurbished", "enum": "SELLER_REFURBISHED"},
+                                 "backmarket": {"id": None, "name": "Excellent"},
+                                 "google_shopping": {"id": "refurbished", "name": "Refurbished"}}
+    settings.REFURB_EBAY_REFURBISHED_PROGRAMME = True  # a seller in the programme keeps its refurbished condition
+    Grade.objects.filter(pk=grade.pk).update(marketplace={"ebay": "Excellent - Refurbished"})
+    migration.restate(apps, None)
+    grade.refresh_from_db()
+    assert grade.marketplace["ebay"]["id"] == 2010

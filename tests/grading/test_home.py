@@ -82,6 +82,9 @@ def test_nothing_is_said_of_cards_never_certified(make_units, reports, client):
     assert unknown.content.decode().replace(strip[1], "") == stocked.content.decode().replace(strip[0], "")
     assert "No certificate has this id, and no certified card has this serial" in stocked.content.decode()
     assert lookup(client, "x" * 101).status_code == 400
+    for control in ("\x00", "SN\x00", "a\x1fb", "\x7f"):  # never a 500, on PostgreSQL either
+        response = lookup(client, control)
+        assert response.status_code == 400 and "control characters" in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -92,3 +95,5 @@ def test_lookups_are_rate_limited_but_the_page_is_not(make_units, reports, clien
     limited = lookup(client, unit.serial)
     assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
     assert client.get("/").status_code == 200  # the page itself, with no lookup, is not counted
+    # A client cannot pass for a new one by writing its own X-Forwarded-For header.
+    assert lookup(client, unit.serial, HTTP_X_FORWARDED_FOR="203.0.113.77").status_code == 429

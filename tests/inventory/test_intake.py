@@ -108,6 +108,10 @@ def test_non_utf8_file_names_the_line_of_the_bad_byte_and_empty_batch_is_rejecte
     with pytest.raises(IntakeRejected) as info:
         intake_parse_csv(HEADER.encode() + "ÄÖ".encode() + b"\xfc,MSI,X\n")
     assert "byte 0xfc at character 3)" in info.value.errors[0].message  # characters before it, not bytes
+    with pytest.raises(IntakeRejected) as info:  # after Excel's byte-order mark, the same line and character
+        intake_parse_csv(b"\xef\xbb\xbf" + HEADER.encode() + b"RTX 3080,MSI,A-1,,\xe9,,,\n")
+    assert [(e.line, e.field) for e in info.value.errors] == [(2, "file")]
+    assert "byte 0xe9 at character 19)" in info.value.errors[0].message
     assert rejected(HEADER) == [(1, "file", "no cards to take in")]
 
 

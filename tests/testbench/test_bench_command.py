@@ -203,7 +203,7 @@ LOT_SHEET = [("RTX 3080", "MSI", "L-3080"), ("RTX 3070", "Gigabyte", "MISSING"),
 
 @pytest.mark.django_db(transaction=True)
 def test_a_lot_is_tested_on_simulated_slots_seated_with_its_own_nvidia_cards(catalog):
-    _, units = intake_import(lot_reference="LOT-SIM", actor_label="test", rows=[
+    _, units = intake_import(lot_reference="LOT-SIM", actor_label="test", lot_fields={"demo": True}, rows=[
         IntakeRow(i + 2, {"model": m, "board_vendor": v, "serial": s}) for i, (m, v, s) in enumerate(LOT_SHEET)])
     by_model = {u.gpu_model.slug: u for u in units}
     cards, status = bench("--simulate", "3", "--lot", "LOT-SIM", "--faults", "healthy,vram_stuck_bit,healthy")
@@ -219,28 +219,40 @@ def test_a_lot_is_tested_on_simulated_slots_seated_with_its_own_nvidia_cards(cat
         unit = Unit.objects.get(asset_tag=card["asset_tag"])
         run = TestRun.objects.get(unit=unit)
         # The stand-in reports the unit's own serial (none for the card whose sticker is gone) and a UUID of its own.
-        assert run.identity["serial"] == (unit.serial or run.identity["serial"]) and unit.nvml_uuid.startswith("GPU-")
+        assert run.identity["serial"] == (unit.serial or None) and unit.nvml_uuid.startswith("GPU-")
         assert run.identity["uuid"] == unit.nvml_uuid
         assert run.identity["name"].endswith(unit.gpu_model.name)
     assert len({Unit.objects.get(asset_tag=c["asset_tag"]).nvml_uuid for c in cards[:3]}) == 3
     assert Unit.objects.get(asset_tag=cards[3]["asset_tag"]).state == UnitState.RECEIVED
 
-    # A second batch: the same cards keep their UUIDs; the failed one is retested, the 3060 gets its slot.
-    uuids = {c["asset_tag"]: Unit.objects.get(asset_tag=c["asset_tag"]).nvml_uuid for c in cards[:3]}
+    # A second batch: the 3060 gets its slot; the cards tested already are left alone (a retest is queued by hand).
     cards, status = bench("--simulate", "4", "--lot", "LOT-SIM")
     assert status == 0
-    tested = {c["asset_tag"] for c in cards if c["verdict"] == "pass"}
-    assert tested == set(uuids) | {by_model["geforce-rtx-3060"].asset_tag}
-    for tag, uuid in uuids.items():
-        assert Unit.objects.get(asset_tag=tag).nvml_uuid == uuid
+    assert [c["asset_tag"] for c in cards if c["verdict"] == "pass"] == [by_model["geforce-rtx-3060"].asset_tag]
+    left = {c["asset_tag"]: c["error"] for c in cards if c["verdict"] == "not tested"}
+    assert "tested already (queue it to test it again)" in left[by_model["geforce-rtx-3070"].asset_tag]
+    assert len(left) == 4
+
+    # Queued again by hand, a card keeps its UUID from batch to batch: the same card, the same GPU.
+    failed = Unit.objects.get(asset_tag=by_model["geforce-rtx-3070"].asset_tag)
+    uuid = failed.nvml_uuid
+    unit_transition(unit=failed, to_state=UnitState.QUEUED, actor_label="test", reason="retest")
+    cards, status = bench("--simulate", "4", "--lot", "LOT-SIM")
+    assert status == 0 and [c["asset_tag"] for c in cards if c["verdict"] == "pass"] == [failed.asset_tag]
+    failed.refresh_from_db()
+    assert failed.nvml_uuid == uuid and TestRun.objects.filter(unit=failed).count() == 2
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("args", "message"), [
     (["--simulate", "2", "--lot", "NOPE"], "no lot 'NOPE'"),
+    (["--simulate", "2", "--lot", "REAL-1"], "lot REAL-1 holds real cards: simulated cards stand in only for a "
+                                             "demonstration lot's"),
     (["--simulate", "2", "--lot", "L", "--models", "geforce-rtx-3080"], "--models does not apply with --lot"),
 ])
 def test_lot_usage_errors_exit_2(catalog, args, message):
+    intake_import(lot_reference="REAL-1", actor_label="test",
+                  rows=[IntakeRow(2, {"model": "RTX 3080", "board_vendor": "MSI", "serial": "REAL-0001"})])
     with pytest.raises(CommandError, match=message) as caught:
         call_command("bench", "run", *args, stdout=StringIO(), stderr=StringIO())
     assert caught.value.returncode == 2 and not TestRun.objects.exists()

@@ -39,7 +39,7 @@ class Command(BaseCommand):
             _, units = intake_import(
                 lot_reference=DEMO_LOT, rows=intake_parse_csv(DEMO_LOT_FILE.read_bytes()),
                 lot_fields={"supplier": "Demo Mining Co. (closing rig farm)", "total_cost": "3150.00",
-                            "currency": "USD"},
+                            "currency": "USD", "demo": True},
                 actor_label="demo", source="demo",
             )
             self.stdout.write(f"Took in demo lot {DEMO_LOT}: {len(units)} cards.")

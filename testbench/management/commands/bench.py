@@ -18,6 +18,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from inventory.errors import DomainError
+from inventory.models import Lot
 from testbench.batch import CardOutcome, bench_run_batch, lot_seating
 from testbench.hardware.discovery import SIMULATED_MODELS, nvml_specs, simulated_specs
 from testbench.hardware.faults import PROFILES
@@ -164,9 +165,9 @@ class Command(BaseCommand):
         run = actions.add_parser("run", help="run a test plan on every card on this bench, all at once")
         add_device_arguments(run, or_simulate=True)
         run.add_argument("--lot", default="", metavar="REF",
-                         help="simulated slots hold this lot's NVIDIA cards that can be tested now (N slots at most; "
-                              "the rest are listed with the reason); on real GPUs, cards no unit claims are taken "
-                              "in to this lot")
+                         help="an existing lot: simulated slots hold a demonstration lot's NVIDIA cards that wait "
+                              "for a test (N slots at most; the rest are listed with the reason); on real GPUs, "
+                              "cards no unit claims are taken in to this lot")
         run.add_argument("--plan", default="quick", choices=list(PLANS), help="test plan (default: quick)")
         run.add_argument("--parallel", type=int, help="cards at once (default: every GPU; simulated: CPU cores)")
         run.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
@@ -214,6 +215,8 @@ class Command(BaseCommand):
             raise usage("--parallel must be at least 1")
         if lot and options.get("models"):
             raise usage("--models does not apply with --lot: the lot's cards are the models")
+        if lot and not Lot.objects.filter(reference=lot).exists():  # a typo must not start a lot of its own
+            raise usage(f"no lot {lot!r}")
         specs, simulated, bench_name = discover(**options)
         seats, untested = None, []
         if lot and simulated:
