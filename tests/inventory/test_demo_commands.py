@@ -1,4 +1,5 @@
-"""The demo commands `make run` uses: demo_inspect inspects only the bench's never-inspected cards."""
+"""The demo commands `make run` uses: demo_setup takes in the demo lot, marked as one; demo_inspect inspects only the
+demo lot's and the bench's never-inspected cards."""
 
 from io import StringIO
 
@@ -22,3 +23,17 @@ def test_demo_inspect_deals_grades_to_the_benchs_uninspected_cards_only(make_uni
     assert other.cosmetic_grade == "" and not other.inspections.exists()
     call_command("demo_inspect", stdout=out)  # nothing left to do on a rerun
     assert out.getvalue().strip().endswith("inspected 0 demo card(s)")
+
+
+@pytest.mark.django_db
+def test_the_demo_lot_is_marked_and_its_cards_keep_the_grades_written_at_intake(catalog):
+    from inventory.models import Lot
+
+    call_command("demo_setup", stdout=StringIO())
+    lot = Lot.objects.get(reference="DEMO-001")
+    assert lot.demo and lot.units.count() == 12  # the one lot simulated stand-ins may be seated for
+    written = {u.pk: u.cosmetic_grade for u in lot.units.all() if u.cosmetic_grade}
+    call_command("demo_inspect", stdout=StringIO())
+    units = list(lot.units.all())
+    assert all(u.inspections.count() == 1 and u.state == "inspected" for u in units)
+    assert all(u.cosmetic_grade == written[u.pk] for u in units if u.pk in written) and written
