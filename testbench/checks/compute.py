@@ -86,6 +86,15 @@ class MismatchCounter:
         return self.mismatches + self.inconsistent
 
 
+def _timed_gemm(device, a, b):
+    """One GEMM and its time on the device's own clock (CUDA events; a simulated card's timing model): the GEMM
+    alone, since checking the result is not the card's work, and the host's clock would time a simulated card's
+    CPU rather than the card."""
+    out = []
+    seconds = device.timed(lambda: out.append(device.matmul(a, b)))
+    return out[0], seconds
+
+
 def compute_check(ctx: CheckContext, *, size: int = 8192, iterations: int = 20, dtypes=("fp32", "fp16", "bf16"),
                   cycle_s: float = 20.0, seed: int = 0) -> CheckResult:
     device = ctx.device
@@ -120,10 +129,8 @@ def compute_check(ctx: CheckContext, *, size: int = 8192, iterations: int = 20, 
         done += 1
         gemm_seconds = 0.0
         for iteration in range(1, iterations + 1):
-            started = time.perf_counter()
-            result = device.matmul(a, b)
-            device.synchronize()
-            gemm_seconds += time.perf_counter() - started  # the GEMMs alone: checking is not the card's work
+            result, seconds = _timed_gemm(device, a, b)
+            gemm_seconds += seconds
             counter.check(result, iteration, first)
             done += 1
             ctx.report(done / steps, f"{name}: iteration {iteration}/{iterations}")

@@ -6,6 +6,7 @@ import pytest
 
 from testbench.checks.base import CheckContext, CheckStatus, run_check
 from testbench.checks.compute import compute_check, supported_dtypes
+from testbench.reference import catalog_references
 
 from .conftest import SEEDS
 
@@ -23,9 +24,12 @@ def test_healthy_card_passes_in_every_supported_dtype(make_device, seed):
     result = run_compute(make_device(seed=seed), seed=seed)
     assert result.status == CheckStatus.PASS, (result.summary, result.evidence)
     assert result.metrics["dtypes"] == ["fp32", "fp16", "bf16"]
+    spec = catalog_references()["geforce-rtx-3080"]
     for dtype in ("fp32", "fp16", "bf16"):
         assert result.metrics[f"{dtype}_mismatches"] == 0 and result.metrics[f"{dtype}_inconsistent"] == 0
-        assert result.metrics[f"{dtype}_tflops"] > 0
+        # Timed on the card's own clock: the simulated RTX 3080's rate, not the host CPU's (which is ~1000× less).
+        assert 0.5 * getattr(spec, f"{dtype}_tflops") < result.metrics[f"{dtype}_tflops"] <= \
+            1.1 * getattr(spec, f"{dtype}_tflops")
     assert result.metrics["load_cycles"] >= 1
 
 
