@@ -12,6 +12,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/refurb
 ifeq ($(origin TEST_SEED), undefined)
 TEST_SEED := $(shell od -An -N3 -tu4 /dev/urandom | tr -d ' ')
 endif
+export TEST_SEED  # one seed for every pass of one `make test` (each sub-make would draw its own)
 PYTEST = $(BIN)/pytest -q -p no:cacheprovider -p randomly --randomly-seed=$(TEST_SEED)
 HOST ?= 127.0.0.1
 PORT ?= 8000
