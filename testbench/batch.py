@@ -175,7 +175,8 @@ def bench_run_batch(*, specs: list[DeviceSpec], plan: str, bench_name: str, work
                     outcome.error = str(exc)
         notify(outcome, "ready" if not outcome.error else "finished")
     for unit, reason in untested:
-        outcome = CardOutcome(key=len(outcomes), label="—", checks=checks, unit=unit, error=reason, untested=True)
+        outcome = CardOutcome(key=len(outcomes), label="—", checks=checks, unit=unit, untested=True,
+                              error=reason.removeprefix(f"{unit.asset_tag}: "))  # the tag is on the line already
         outcomes.append(outcome)
         notify(outcome, "finished")
 

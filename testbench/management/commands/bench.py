@@ -98,8 +98,6 @@ class ProgressDisplay:
 
 
 def reasons(outcome: CardOutcome) -> str:
-    if outcome.untested and outcome.unit:
-        return outcome.error.removeprefix(f"{outcome.unit.asset_tag}: ")
     if outcome.report is None:
         return outcome.error or ("cancelled" if outcome.cancelled else "")
     noted = [c for c in outcome.report.checks if str(c.status) != "pass"]
