@@ -113,9 +113,9 @@ def lot_seating(reference: str, *, slots: int, faults: list[tuple[str, ...]] | N
     for unit in lot.units.select_related("gpu_model").order_by("id"):
         reason = unit_untestable_reason(unit)
         if not reason and unit.state not in AWAITING_TEST:
-            reason = f"{unit.asset_tag} is {unit.state}: tested already (queue it to test it again)"
+            reason = f"{unit.state}: tested already (queue it to test it again)"
         if not reason and len(specs) == slots:
-            reason = f"{unit.asset_tag}: no free slot on this bench ({slots} slots); it waits for the next batch"
+            reason = f"no free slot on this bench ({slots} slots); it waits for the next batch"
         if reason:
             untested.append((unit, reason))
             continue

@@ -20,13 +20,13 @@ from ..models import Certificate, CertificateStatus, FunctionalGrade, Grade
 from ..policy import marketplace_conditions
 
 GRADABLE_STATES = (UnitState.TESTED, UnitState.FAILED)
+NEXT_STATE = {"graded": UnitState.GRADED, "repair": UnitState.REPAIR, "failed": UnitState.FAILED}
 
 
 def marketplace_options() -> dict:
     """This seller's standing on eBay, from the settings: which restricted conditions it may use."""
     return {"ebay_refurbished_programme": settings.REFURB_EBAY_REFURBISHED_PROGRAMME,
             "ebay_seller_refurbished": settings.REFURB_EBAY_SELLER_REFURBISHED}
-NEXT_STATE = {"graded": UnitState.GRADED, "repair": UnitState.REPAIR, "failed": UnitState.FAILED}
 
 
 def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
@@ -101,9 +101,8 @@ def grade_override(*, unit: Unit, functional: str, reason: str, actor=None, acto
         record = Grade.objects.create(
             unit=locked, run=current.run, functional=functional, cosmetic=current.cosmetic,
             policy_version=current.policy_version, reasons=current.reasons, disposition=disposition,
-            marketplace=marketplace_conditions(functional, current.cosmetic, **marketplace_options()), ai=current.ai,
-            graded_by=actor,
-            overrides=original, override_reason=reason)
+            marketplace=marketplace_conditions(functional, current.cosmetic, **marketplace_options()),
+            ai=current.ai, graded_by=actor, overrides=original, override_reason=reason)
         summary = f"grade overridden from {current.functional} to {functional}: {reason}"[:1000]
         payload = {"grade": record.pk, "overrides": current.pk, "from": current.functional, "to": functional}
         target = NEXT_STATE[disposition]

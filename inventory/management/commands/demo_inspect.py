@@ -3,7 +3,7 @@
 A card never inspected is listed for parts only. This records the inspection a technician would make (the cosmetic
 grade written at intake where there is one, else A, B, A, C dealt in turn; fans fine), so that the demo's grades
 and certificates show real marketplace conditions. Demo only: it touches only cards that were never inspected, in
-the demo lot and in lots the bench created (BENCH-…).
+a demonstration lot (demo_setup's DEMO-001) and in lots the bench created (BENCH-…).
 """
 
 from django.core.management.base import BaseCommand
@@ -13,8 +13,6 @@ from inventory.choices import CosmeticGrade, FanCondition
 from inventory.models import Unit
 from inventory.services import inspection_record
 
-from .demo_setup import DEMO_LOT
-
 DEALT = [CosmeticGrade.A, CosmeticGrade.B, CosmeticGrade.A, CosmeticGrade.C]
 
 
@@ -23,7 +21,7 @@ class Command(BaseCommand):
             "grade.")
 
     def handle(self, *args, **options):
-        units = Unit.objects.filter(Q(lot__reference=DEMO_LOT) | Q(lot__reference__startswith="BENCH-"),
+        units = Unit.objects.filter(Q(lot__demo=True) | Q(lot__reference__startswith="BENCH-"),
                                     inspections__isnull=True).order_by("id")
         count = 0
         for index, unit in enumerate(units):
