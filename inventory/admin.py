@@ -9,8 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .choices import COSMETIC_GRADE_DEFINITIONS, REASON_REQUIRED_STATES, UnitState
-from .errors import DomainError, IntakeRejected
-from .lifecycle import allowed_targets
+from .errors import DomainError, IntakeRejected, InvalidInput
 from .models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from .roles import allowed_targets_for, can_see_costs
 from .services import (
@@ -23,7 +22,7 @@ from .services import (
     unit_transition,
     unit_update,
 )
-from .services.units import EDITABLE_FIELDS
+from .services.units import EDITABLE_FIELDS, unit_moves_for, unit_stated_fields_check
 
 # Colour of each state's badge in lists: grey waiting, blue on the bench, green good, red bad, amber attention.
 STATE_COLOURS = {
@@ -188,6 +187,12 @@ class UnitAdminForm(forms.ModelForm):
         target = cleaned.get("transition_to")
         if target and target in REASON_REQUIRED_STATES and not (cleaned.get("transition_reason") or "").strip():
             self.add_error("transition_reason", f"A reason is required to move a unit to {target}.")
+        if self.instance.pk:
+            try:  # what the card's valid certificate states, shown next to the field rather than after saving
+                unit_stated_fields_check(self.instance, {f: cleaned[f] for f in self.changed_data if f in cleaned})
+            except InvalidInput as exc:
+                for field, messages_ in exc.errors.items():
+                    self.add_error(field if field in self.fields else None, messages_)
         return cleaned
 
 
@@ -235,7 +240,7 @@ class UnitAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         mine = allowed_targets_for(request.user)
-        targets = [s for s in allowed_targets(obj.state, held_from=obj.held_from) if s in mine] if obj else []
+        targets = [s for s in unit_moves_for(obj) if s in mine] if obj else []
         form.base_fields["transition_to"].choices = [("", "— keep state —")] + [
             (s, UnitState(s).label) for s in targets]
         return form

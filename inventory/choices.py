@@ -31,6 +31,7 @@ class EventKind(models.TextChoices):
     TRANSITION = "transition", "state change"
     GRADE_OVERRIDE = "grade_override", "grade overridden"
     CERTIFICATE_REVOKED = "certificate_revoked", "certificate revoked"
+    CERTIFICATE_SUPERSEDED = "certificate_superseded", "certificate superseded"
 
 
 REASON_REQUIRED_STATES = frozenset({UnitState.ON_HOLD, UnitState.SCRAPPED, UnitState.RETURNED, UnitState.REPAIR})

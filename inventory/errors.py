@@ -10,12 +10,17 @@ class DomainError(Exception):
 
 
 class IllegalTransition(DomainError):
-    def __init__(self, from_state: str, to_state: str, allowed: list[str]):
+    """A move the lifecycle refuses: not in the table, not the mover's to make, or into a state whose needs the card
+    does not meet (`why` says which). `allowed` lists the moves the same mover could make."""
+
+    def __init__(self, from_state: str, to_state: str, allowed: list[str], why: str = ""):
         self.from_state = from_state
         self.to_state = to_state
         self.allowed = allowed
-        allowed_text = ", ".join(allowed) if allowed else "none (terminal state)"
-        super().__init__(f"cannot move a unit from {from_state!r} to {to_state!r}; allowed: {allowed_text}")
+        self.why = why
+        allowed_text = ", ".join(allowed) if allowed else "none"
+        because = f" ({why})" if why else ""
+        super().__init__(f"cannot move a unit from {from_state!r} to {to_state!r}{because}; allowed: {allowed_text}")
 
 
 class InvalidInput(DomainError):

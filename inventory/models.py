@@ -18,6 +18,7 @@ from .choices import (
     ThermalMaterial,
     UnitState,
 )
+from .lifecycle import Mover
 
 HEX4 = RegexValidator(r"^[0-9a-f]{4}$", "four lowercase hex digits, e.g. 2206")
 CURRENCY = RegexValidator(r"^[A-Z]{3}$", "an ISO 4217 code such as USD or EUR")
@@ -159,6 +160,8 @@ class UnitEvent(models.Model):
     from_state = models.CharField(max_length=16, blank=True)
     to_state = models.CharField(max_length=16, choices=UnitState.choices)
     kind = models.CharField(max_length=24, choices=EventKind.choices, default=EventKind.TRANSITION)
+    via = models.CharField(max_length=16, choices=[(m.value, m.value) for m in Mover], default=Mover.PERSON.value,
+                           help_text="Who made the move: a person, or the service that holds its evidence")
     reason = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import statistics
 
-from .choices import Verdict
-from .models import CheckResultRecord
+from .choices import RESULT_RUN_STATES, RunState, Verdict
+from .models import CheckResultRecord, TestRun
 
 FLEET_METRICS = ("memory_bandwidth_gbs", "fp32_tflops", "fp16_tflops", "bf16_tflops")
 FLEET_WINDOW = 200  # the latest cards of a model: the baseline follows the fleet as it is now
@@ -30,3 +30,14 @@ def fleet_baseline(*, gpu_model_id: int, simulated: bool) -> tuple[dict[str, flo
         if values:
             medians[key] = statistics.median(values)
     return medians, len(latest)
+
+
+def unit_run_record(unit_id: int) -> dict:
+    """What the lifecycle needs to know of a card's runs (inventory.lifecycle.CardRecord): whether one is running,
+    and when the newest one with results finished."""
+    runs = TestRun.objects.filter(unit_id=unit_id)
+    return {
+        "running_run": runs.filter(state=RunState.RUNNING).exists(),
+        "run_finished_at": (runs.filter(state__in=RESULT_RUN_STATES, finished_at__isnull=False)
+                            .order_by("-finished_at").values_list("finished_at", flat=True).first()),
+    }

@@ -98,3 +98,76 @@ def own_key_and_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.REFURB_PUBLIC_URL = "https://certs.example.test"
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def healthy_report():
+    """One simulated quick run of a healthy RTX 3080, shared by the tests that need a card tested (read only)."""
+    import torch
+
+    from testbench.hardware.faults import build_fault_plan
+    from testbench.hardware.simulated import SimulatedDevice
+    from testbench.plans import SIM_TIME_FACTOR, plan_for
+    from testbench.reference import catalog_references
+    from testbench.runner import run_plan
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    memory = 32 * 2**20
+    device = SimulatedDevice(seed=5, time_scale=SIM_TIME_FACTOR, memory_bytes=memory,
+                             faults=build_fault_plan(["healthy"], seed=5, memory_bytes=memory))
+    report = run_plan(device, declared=catalog_references()["geforce-rtx-3080"], plan=plan_for("quick", simulated=True))
+    torch.set_num_threads(threads)
+    return report
+
+
+# The services' way to each state, for tests that need a card there: a person cannot set testing, tested, graded or
+# certified by hand (the lifecycle refuses), so a test walks the card through the runs, grading and certificates.
+WALK = ("inspected", "queued", "testing", "tested", "graded", "certified", "listed", "sold", "returned")
+
+
+@pytest.fixture
+def walk(healthy_report):
+    from dataclasses import replace
+
+    from grading.services import certificate_issue, unit_grade
+    from inventory.services import inspection_record, unit_transition
+    from testbench.checks.base import CheckStatus
+    from testbench.models import Bench
+    from testbench.services import run_create, run_finish, run_start
+
+    def to(unit, state: str, *, failing: bool = False):
+        """Take `unit` from received to `state` the way a bench, grading and a reseller would. `failing`: the run
+        fails (VRAM errors), and the walk ends at failed."""
+        target = "failed" if state == "failed" else state
+        steps = WALK[:WALK.index("tested") + 1] if target == "failed" else WALK[:WALK.index(target) + 1]
+        bench, _ = Bench.objects.get_or_create(name="walk-bench", defaults={"simulated": True})
+        run = None
+        for step in steps:
+            if step == "inspected":
+                inspection_record(unit=unit, cosmetic_grade="A", fan_condition="ok")
+            elif step == "queued":
+                run = run_create(unit=unit, plan="quick", bench=bench)
+            elif step == "testing":
+                run = run_start(run=run, identity=healthy_report.identity, software={})
+            elif step == "tested":
+                report = healthy_report
+                if failing or target == "failed":
+                    vram = next(c for c in report.checks if c.name == "vram")
+                    report = replace(report, verdict=CheckStatus.FAIL, checks=[
+                        replace(vram, status=CheckStatus.FAIL, summary="2 bad bits") if c is vram else c
+                        for c in report.checks])
+                run_finish(run=run, report=report)
+            elif step == "graded":
+                unit_grade(unit=unit)
+            elif step == "certified":
+                certificate_issue(unit=unit)
+            elif step == "returned":
+                unit_transition(unit=unit, to_state=step, reason="buyer returned it")
+            else:
+                unit_transition(unit=unit, to_state=step)
+        unit.refresh_from_db()
+        assert unit.state == target, (unit.state, target)
+        return unit
+
+    return to

@@ -21,10 +21,7 @@ schema.app = get_wsgi_application()
 
 
 @pytest.fixture
-def real_ids(make_units, settings, tmp_path):
-    from grading.models import Grade
-    from grading.services import certificate_issue
-    from inventory.services import unit_transition
+def real_ids(make_units, settings, tmp_path, walk):
     from testbench.models import Bench, BenchSlot
     from testbench.services import run_create
 
@@ -34,14 +31,9 @@ def real_ids(make_units, settings, tmp_path):
     bench = Bench.objects.create(name="fuzz-bench", simulated=True)
     slot = BenchSlot.objects.create(bench=bench, index=0, unit=units[2], device={"kind": "simulated", "index": 0})
     run = run_create(unit=units[2], plan="quick", slot=slot)
-    # A card walked to graded by hand with a grade row, so that grade and certificate operations find real objects.
-    graded = units[3]
-    graded_run = run_create(unit=graded, plan="quick", bench=bench)  # queues the card
-    for state in ("testing", "tested", "graded"):
-        unit_transition(unit=graded, to_state=state, actor_label="fuzz fixture")
-    grade = Grade.objects.create(unit=graded, run=graded_run, functional="F-A", cosmetic="A",
-                                 policy_version="fuzz", disposition="graded")
-    certificate = certificate_issue(unit=graded)
+    # A card tested, graded and certified, so that grade and certificate operations find real objects.
+    certified = walk(units[3], "certified")
+    grade, certificate = certified.grades.get(), certified.certificates.get()
     return {"/api/units/": units[1].pk, "/api/lots/": units[0].lot_id,
             "/api/catalog/": units[0].gpu_model_id, "/api/benches/": bench.pk, "/api/runs/": run.pk,
             "/api/grades/": grade.pk, "/api/certificates/": certificate.public_id}

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from inventory.choices import EventKind, UnitState
 from inventory.errors import InvalidInput
+from inventory.lifecycle import CERTIFICATE_REVOKED_ON, CERTIFICATE_SURVIVES, Mover
 from inventory.models import Unit
 from inventory.services import unit_event_record, unit_transition
 
@@ -61,9 +62,9 @@ def certificate_issue(*, unit: Unit, actor=None, actor_label: str = "") -> Certi
             raise InvalidInput({"unit": [f"{locked.asset_tag} has no passing grade to certify"]})
         run = grade.run
         results = list(run.results.order_by("position").values("name", "status", "summary", "metrics", "evidence"))
-        previous = (Certificate.objects.filter(unit=locked, status__in=[CertificateStatus.SUPERSEDED,
-                                                                        CertificateStatus.VALID],
-                                               superseded_by__isnull=True)
+        # The card's last certificate, whatever became of it (superseded pending this retest, or revoked): the new
+        # one names it, so a buyer holding the old one finds the new.
+        previous = (Certificate.objects.select_for_update().filter(unit=locked, superseded_by__isnull=True)
                     .order_by("-issued_at", "-id").first())
         key = signing_key_for_issue()
         public_id = public_id_generate()
@@ -74,16 +75,23 @@ def certificate_issue(*, unit: Unit, actor=None, actor_label: str = "") -> Certi
             supersedes=previous.public_id if previous else None)
         canonical, signature = key.sign(payload)
         if previous is not None and previous.status == CertificateStatus.VALID:
-            # Regrading supersedes a certificate; this covers one left valid by a regrade before that rule.
+            # The lifecycle marks a certificate when its card leaves certified, so a graded card has none valid;
+            # certificates issued before that rule may still be.
             previous.status, previous.status_changed_at = CertificateStatus.SUPERSEDED, issued_at
-            previous.status_reason = "a newer certificate was issued"
-            previous.save(update_fields=["status", "status_changed_at", "status_reason"])
+            previous.save(update_fields=["status", "status_changed_at"])
         certificate = Certificate.objects.create(
             public_id=public_id, unit=locked, run=run, grade=grade, issued_at=issued_at, issued_by=actor,
             payload=payload, canonical=canonical.decode("utf-8"), signature=signature, key_id=key.key_id)
         if previous is not None:
-            Certificate.objects.filter(pk=previous.pk).update(superseded_by=certificate)
+            changes = {"superseded_by": certificate}
+            if previous.status == CertificateStatus.SUPERSEDED:
+                # Name the run that actually happened (a revoked certificate keeps its revocation reason).
+                changes["status_reason"] = (f"the card was tested again ({run.plan} test run {run.pk}, finished "
+                                            f"{run.finished_at:%Y-%m-%d %H:%M} UTC), graded {grade.functional}, "
+                                            f"and certificate {certificate.printed_id} issued")
+            Certificate.objects.filter(pk=previous.pk).update(**changes)
         unit_transition(unit=locked, to_state=UnitState.CERTIFIED, actor=actor, actor_label=actor_label,
+                        mover=Mover.CERTIFICATE,
                         reason=f"certificate {certificate.printed_id} issued ({grade.functional}/"
                                f"{grade.cosmetic or '-'})",
                         payload={"certificate": public_id, "grade": grade.pk, "key_id": key.key_id})
@@ -112,12 +120,51 @@ def certificate_revoke(*, certificate: Certificate, reason: str, actor=None, act
         payload = {"certificate": locked.public_id}
         if was_valid and unit.state in (UnitState.CERTIFIED, UnitState.LISTED):
             unit_transition(unit=unit, to_state=UnitState.ON_HOLD, actor=actor, actor_label=actor_label,
-                            reason=summary, payload=payload, kind=EventKind.CERTIFICATE_REVOKED)
+                            reason=summary, payload=payload, kind=EventKind.CERTIFICATE_REVOKED,
+                            mover=Mover.CERTIFICATE)
         else:
             unit_event_record(unit=unit, kind=EventKind.CERTIFICATE_REVOKED, reason=summary, actor=actor,
-                              actor_label=actor_label, payload=payload)
+                              actor_label=actor_label, payload=payload, mover=Mover.CERTIFICATE)
     certificate.refresh_from_db()
     return certificate
+
+
+# Why a certificate stopped standing when its card moved on, as a buyer verifying it reads it (fixed sentences:
+# the reason a person typed for the move may be internal).
+LEFT_FOR = {
+    UnitState.QUEUED: "the card was sent for a new test",
+    UnitState.INSPECTED: "the card went back to inspection",
+    UnitState.RECEIVED: "the card went back to intake",
+    UnitState.REPAIR: "the card went to repair",
+}
+
+
+def certificate_follow_move(*, unit: Unit, from_state: str, to_state: str, record, **_) -> None:
+    """A card leaving the states its certificate survives (inventory.lifecycle.CERTIFICATE_SURVIVES) takes the
+    certificate with it, in the move's transaction: revoked where the card failed a later test or was scrapped,
+    else superseded pending a retest. A certificate superseded pending a retest that the card then fails (or a
+    scrap) is revoked: no newer certificate will follow it. Registered as a lifecycle move listener (grading.apps)."""
+    if to_state in CERTIFICATE_SURVIVES:
+        return
+    pending = to_state in CERTIFICATE_REVOKED_ON and record.certificate_status == CertificateStatus.SUPERSEDED
+    if record.certificate_status != CertificateStatus.VALID and not pending:
+        return
+    certificate = (Certificate.objects.select_for_update()
+                   .filter(unit=unit, status__in=[CertificateStatus.VALID, CertificateStatus.SUPERSEDED],
+                           superseded_by__isnull=True)
+                   .order_by("-issued_at", "-id").first())
+    if certificate is None:
+        return
+    if to_state in CERTIFICATE_REVOKED_ON:
+        status, kind, why = CertificateStatus.REVOKED, EventKind.CERTIFICATE_REVOKED, CERTIFICATE_REVOKED_ON[to_state]
+    else:
+        status, kind = CertificateStatus.SUPERSEDED, EventKind.CERTIFICATE_SUPERSEDED
+        why = f"{LEFT_FOR.get(to_state, f'the card moved to {to_state}')}; superseded pending a retest"
+    certificate.status, certificate.status_reason, certificate.status_changed_at = status, why, timezone.now()
+    certificate.save(update_fields=["status", "status_reason", "status_changed_at"])
+    unit_event_record(unit=unit, kind=kind, reason=f"certificate {certificate.printed_id} {status}: {why}",
+                      actor_label="lifecycle", payload={"certificate": certificate.public_id},
+                      mover=Mover.CERTIFICATE)
 
 
 SERIAL_LOOKUP_MAX = 64

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from inventory.choices import EventKind, UnitState
 from inventory.errors import InvalidInput
+from inventory.lifecycle import Mover
 from inventory.models import Unit
 from inventory.services import unit_event_record, unit_transition
-from testbench.choices import RunState
+from inventory.services.units import unit_last_reset_at
+from testbench.choices import RESULT_RUN_STATES
 from testbench.models import TestRun
 from testbench.reference import reference_from_model
 
 from ..grader import grade_results
-from ..models import Certificate, CertificateStatus, FunctionalGrade, Grade
+from ..models import FunctionalGrade, Grade
 from ..policy import marketplace_conditions
 
 GRADABLE_STATES = (UnitState.TESTED, UnitState.FAILED)
@@ -37,15 +38,19 @@ def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
         if locked.state not in GRADABLE_STATES:
             raise InvalidInput({"unit": [f"{locked.asset_tag} is {locked.state}; a card is graded once its test "
                                          "run has finished (tested or failed)"]})
-        run = (TestRun.objects.filter(unit=locked, state__in=[RunState.PASSED, RunState.FAILED, RunState.ERROR])
+        run = (TestRun.objects.filter(unit=locked, state__in=RESULT_RUN_STATES)
                .order_by("-finished_at", "-id").first())
         if run is None:
             raise InvalidInput({"unit": [f"{locked.asset_tag} has no finished test run to grade"]})
+        reset_at = unit_last_reset_at(locked)
+        if reset_at is not None and run.finished_at <= reset_at:
+            # A returned, repaired or held card is graded from what a run showed after that, never before.
+            raise InvalidInput({"unit": [f"{locked.asset_tag}'s last test run finished before it was returned, "
+                                         f"repaired or held ({reset_at:%Y-%m-%d %H:%M} UTC): test it again"]})
         results = list(run.results.order_by("position").values("name", "status", "summary", "metrics", "evidence"))
         grade = grade_results(results, reference=reference_from_model(locked.gpu_model),
                               cosmetic=locked.cosmetic_grade, identity=run.identity,
                               marketplace_options=marketplace_options())
-        certificates_supersede(unit=locked, reason=f"the card was tested again (run {run.pk}) and regraded")
         record = Grade.objects.create(
             unit=locked, run=run, functional=grade.functional, cosmetic=grade.cosmetic,
             policy_version=grade.policy_version, reasons=grade.as_dict()["reasons"], disposition=grade.disposition,
@@ -54,18 +59,12 @@ def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
         if locked.state != target:
             why = grade.reasons[0].sentence if grade.reasons else "every check passed at reference performance"
             unit_transition(unit=locked, to_state=target, actor=actor, actor_label=actor_label or "grading",
+                            mover=Mover.GRADING,
                             reason=f"graded {grade.functional}/{grade.cosmetic or '-'} "
                                    f"(policy {grade.policy_version}): {why}"[:1000],
                             payload={"grade": record.pk, "run": run.pk, "functional": grade.functional,
                                      "codes": [r.code for r in grade.reasons]})
     return record
-
-
-def certificates_supersede(*, unit: Unit, reason: str) -> int:
-    """Mark the card's valid certificate superseded: it was graded again, so the old facts no longer stand. The
-    next certificate issued for the card points back to it (certificate_issue)."""
-    return Certificate.objects.filter(unit=unit, status=CertificateStatus.VALID).update(
-        status=CertificateStatus.SUPERSEDED, status_reason=reason, status_changed_at=timezone.now())
 
 
 OVERRIDABLE_STATES = (UnitState.GRADED, UnitState.REPAIR, UnitState.FAILED)
@@ -108,8 +107,8 @@ def grade_override(*, unit: Unit, functional: str, reason: str, actor=None, acto
         target = NEXT_STATE[disposition]
         if locked.state != target:
             unit_transition(unit=locked, to_state=target, actor=actor, actor_label=actor_label, reason=summary,
-                            payload=payload, kind=EventKind.GRADE_OVERRIDE)
+                            payload=payload, kind=EventKind.GRADE_OVERRIDE, mover=Mover.GRADING)
         else:
             unit_event_record(unit=locked, kind=EventKind.GRADE_OVERRIDE, reason=summary, actor=actor,
-                              actor_label=actor_label, payload=payload)
+                              actor_label=actor_label, payload=payload, mover=Mover.GRADING)
     return record

@@ -4,9 +4,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..choices import COSMETIC_GRADE_DEFINITIONS, CosmeticGrade, FanCondition, ThermalMaterial, UnitState
-from ..lifecycle import allowed_targets
 from ..models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from ..roles import allowed_targets_for, can_see_costs
+from ..services.units import unit_moves_for
 
 COST_FIELDS = {"total_cost", "cost_given", "cost_basis"}
 
@@ -113,7 +113,7 @@ class UnitDetailSerializer(UnitSerializer):
     def get_allowed_transitions(self, unit) -> list[str]:
         request = self.context.get("request")
         mine = allowed_targets_for(request.user) if request else frozenset()
-        return [s for s in allowed_targets(unit.state, held_from=unit.held_from) if s in mine]
+        return [s for s in unit_moves_for(unit) if s in mine] if mine else []
 
 
 class UnitUpdateSerializer(serializers.Serializer):

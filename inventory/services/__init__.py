@@ -4,7 +4,14 @@ from .catalog import CatalogIndex, catalog_load
 from .inspections import inspection_record
 from .intake import CsvSheet, IntakeRow, intake_import, intake_parse_csv, intake_read_csv, intake_validate
 from .lots import lot_allocate_costs, lot_cost_warnings, lot_create, lot_update
-from .units import unit_event_record, unit_transition, unit_update
+from .units import (
+    unit_event_record,
+    unit_moves_for,
+    unit_record,
+    unit_stated_fields_check,
+    unit_transition,
+    unit_update,
+)
 
 __all__ = [
     "CatalogIndex",
@@ -21,6 +28,9 @@ __all__ = [
     "lot_create",
     "lot_update",
     "unit_event_record",
+    "unit_moves_for",
+    "unit_record",
+    "unit_stated_fields_check",
     "unit_transition",
     "unit_update",
 ]

@@ -7,8 +7,9 @@ from django.db import transaction
 
 from ..choices import UnitState
 from ..errors import InvalidInput
+from ..lifecycle import Mover
 from ..models import Inspection, InspectionPhoto, Unit
-from .units import unit_transition
+from .units import unit_stated_fields_check, unit_transition
 
 # An inspection moves a card on only from these states; elsewhere (on hold, queued, after tests) it is recorded
 # and sets the cosmetic grade, but the card stays where it is.
@@ -45,6 +46,9 @@ def inspection_record(
                 inspection.full_clean()
             except ValidationError as exc:
                 raise InvalidInput(exc.message_dict) from None
+            if locked.state not in INSPECTION_ADVANCES_FROM:
+                # A card that stays where it is (certified, listed) keeps what its certificate states.
+                unit_stated_fields_check(locked, {"cosmetic_grade": cosmetic_grade})
             inspection.save()
             for item in photos or []:
                 image, caption = item if isinstance(item, tuple) else (item, "")
@@ -53,7 +57,7 @@ def inspection_record(
             locked.save(update_fields=["cosmetic_grade", "updated_at"])
             if locked.state in INSPECTION_ADVANCES_FROM:
                 unit_transition(
-                    unit=locked, to_state=UnitState.INSPECTED, actor=actor, reason="inspection",
+                    unit=locked, to_state=UnitState.INSPECTED, actor=actor, reason="inspection", mover=Mover.INSPECTION,
                     payload={
                         "inspection": inspection.pk, "cosmetic_grade": cosmetic_grade,
                         "fan_condition": fan_condition, "pcie_connector_damage": pcie_connector_damage,

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import secrets
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from ..choices import REASON_REQUIRED_STATES, EventKind, UnitState
-from ..errors import InvalidInput
-from ..lifecycle import assert_transition_allowed
+from ..errors import IllegalTransition, InvalidInput
+from ..lifecycle import (
+    RESET_STATES,
+    STATED_BY_CERTIFICATE,
+    CardRecord,
+    Mover,
+    allowed_moves,
+    assert_transition_allowed,
+    card_record,
+    missing_needs,
+    move_listeners,
+    movers_for,
+)
 from ..models import Unit, UnitEvent
 
 # Crockford's base32: no I, L, O, U, so a tag read off a label cannot be misread.
@@ -51,6 +62,24 @@ def actor_label_for(actor, actor_label: str = "") -> str:
     return actor.get_username() if actor is not None else "system"
 
 
+def unit_last_reset_at(unit: Unit):
+    """When the card last went back to the workshop, a buyer or a hold (RESET_STATES), by anyone but grading's own
+    disposition: a grade needs a run finished after it."""
+    return (UnitEvent.objects.filter(unit=unit, to_state__in=RESET_STATES).exclude(via=Mover.GRADING)
+            .exclude(from_state=models.F("to_state"))
+            .order_by("-created_at", "-id").values_list("created_at", flat=True).first())
+
+
+def unit_record(unit: Unit) -> CardRecord:
+    """What is on record about the card that its state depends on (runs, grade, certificate, last reset)."""
+    return card_record(unit.pk, last_reset_at=unit_last_reset_at(unit))
+
+
+def unit_moves_for(unit: Unit, *, mover: Mover = Mover.PERSON) -> list[str]:
+    """The states `mover` may move the card to now: the table, less service-only moves and unmet needs."""
+    return allowed_moves(unit.state, held_from=unit.held_from, record=unit_record(unit), mover=mover)
+
+
 def unit_transition(
     *,
     unit: Unit | int,
@@ -60,13 +89,17 @@ def unit_transition(
     reason: str = "",
     payload: dict | None = None,
     kind: str = EventKind.TRANSITION,
+    mover: Mover = Mover.PERSON,
 ) -> Unit:
     """Move a unit to `to_state`, recording who, why and what in an append-only event (of `kind`: a grade override
     that moves the card is still a grade override).
 
     The unit row is locked for the transaction, so two callers (two benches starting one card) are
-    serialised and the second sees the state the first left: exactly one wins.
-    Raises IllegalTransition (with the allowed targets) or InvalidInput.
+    serialised and the second sees the state the first left: exactly one wins. The move must be in the table, be
+    `mover`'s to make (a person cannot set testing, tested, graded or certified: the run, grading and certificate
+    services do, with their evidence) and meet the target state's needs (lifecycle.NEEDS); the apps listening to
+    moves (a certificate marked when its card leaves certified) act in the same transaction.
+    Raises IllegalTransition (with the allowed targets and why) or InvalidInput.
     """
     to_state = getattr(to_state, "value", to_state)  # a UnitState member reads as its plain value in messages
     if to_state not in UnitState.values:
@@ -83,7 +116,19 @@ def unit_transition(
     with transaction.atomic():
         locked = Unit.objects.select_for_update().get(pk=unit_id)
         from_state = locked.state
-        assert_transition_allowed(from_state, to_state, held_from=locked.held_from)
+        try:
+            assert_transition_allowed(from_state, to_state, held_from=locked.held_from)
+        except IllegalTransition:
+            # Name the moves this mover could make instead, not every move in the table.
+            raise IllegalTransition(from_state, to_state, unit_moves_for(locked, mover=mover)) from None
+        movers = movers_for(from_state, to_state)
+        if movers is not None and mover not in movers:
+            raise IllegalTransition(from_state, to_state, unit_moves_for(locked, mover=mover),
+                                    why=f"only the {' or '.join(sorted(movers))} service makes this move")
+        record = unit_record(locked)
+        if missing := missing_needs(to_state, record):
+            raise IllegalTransition(from_state, to_state, unit_moves_for(locked, mover=mover),
+                                    why=f"{to_state} needs {' and '.join(missing)}")
         now = timezone.now()
         locked.state = to_state
         locked.state_changed_at = now
@@ -96,24 +141,28 @@ def unit_transition(
             from_state=from_state,
             to_state=to_state,
             kind=kind,
+            via=mover,
             reason=reason,
             payload=payload or {},
             created_at=now,
         )
+        for listener in move_listeners():
+            listener(unit=locked, from_state=from_state, to_state=to_state, reason=reason, actor=actor,
+                     actor_label=actor_label, record=record)
     if isinstance(unit, Unit):
         unit.state, unit.state_changed_at, unit.held_from = locked.state, locked.state_changed_at, locked.held_from
     return locked
 
 
 def unit_event_record(*, unit: Unit, kind: str, reason: str, actor=None, actor_label: str = "",
-                      payload: dict | None = None) -> UnitEvent:
+                      payload: dict | None = None, mover: Mover = Mover.PERSON) -> UnitEvent:
     """Record a decision about a unit that leaves its state as it is (a grade override, a revoked certificate).
     Call it inside the transaction that makes the decision, with the unit row locked."""
     if not (reason or "").strip():
         raise InvalidInput({"reason": ["a reason is required"]})
     return UnitEvent.objects.create(unit=unit, actor=actor, actor_label=actor_label_for(actor, actor_label),
-                                    from_state=unit.state, to_state=unit.state, kind=kind, reason=reason.strip(),
-                                    payload=payload or {})
+                                    from_state=unit.state, to_state=unit.state, kind=kind, via=mover,
+                                    reason=reason.strip(), payload=payload or {})
 
 
 # Fields a person may edit after intake. Identity fields come from a bench; the cosmetic grade changes only
@@ -121,12 +170,26 @@ def unit_event_record(*, unit: Unit, kind: str, reason: str, actor=None, actor_l
 EDITABLE_FIELDS = ("location", "notes", "source_rig", "board_part_number", "vbios_version")
 
 
+def unit_stated_fields_check(unit: Unit, changes: dict) -> None:
+    """Refuse changes to what the card's valid certificate states (model, board vendor, serial, VBIOS, …): a buyer
+    holds that certificate. A correction goes through revoking it or a new test."""
+    stated = sorted(f for f, value in changes.items()
+                    if f in STATED_BY_CERTIFICATE and getattr(unit, f) != value)
+    if stated and card_record(unit.pk, last_reset_at=None).certificate_status == "valid":
+        raise InvalidInput({field: [f"{unit.asset_tag}'s valid certificate states its {field.replace('_', ' ')}: "
+                                    "revoke the certificate or test the card again to correct it"]
+                            for field in stated})
+
+
 def unit_update(*, unit: Unit, **changes) -> Unit:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput({field: ["cannot be changed here"] for field in sorted(unknown)})
-    for field, value in changes.items():
-        setattr(unit, field, value)
-    unit.full_clean(exclude=["gpu_model", "lot"], validate_unique=False, validate_constraints=False)
-    unit.save(update_fields=[*changes, "updated_at"])
+    with transaction.atomic():
+        Unit.objects.select_for_update().filter(pk=unit.pk).exists()  # against a certificate issued meanwhile
+        unit_stated_fields_check(unit, changes)
+        for field, value in changes.items():
+            setattr(unit, field, value)
+        unit.full_clean(exclude=["gpu_model", "lot"], validate_unique=False, validate_constraints=False)
+        unit.save(update_fields=[*changes, "updated_at"])
     return unit

@@ -11,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.choices import UnitState
-from inventory.errors import DomainError, IntakeRejected
+from inventory.errors import DomainError, IntakeRejected, InvalidInput
 from inventory.lifecycle import allowed_targets
 from inventory.models import Unit
-from inventory.services import CatalogIndex, IntakeRow, intake_import
+from inventory.services import CatalogIndex, IntakeRow, intake_import, unit_stated_fields_check
 
 from ..models import Bench, BenchSlot
 from ..reference import board_vendor_for
@@ -88,10 +88,16 @@ def unit_identity_record(*, unit: Unit, identity: dict) -> Unit:
     if other is not None:
         raise BenchRefused(f"the card seated as {unit.asset_tag} reports UUID {identity['uuid']}, which is "
                            f"{other.asset_tag}'s: seat the right card")
-    Unit.objects.filter(pk=unit.pk).update(
-        nvml_uuid=identity["uuid"], pci_device_id=identity["pci_device_id"],
-        pci_subsystem_id=identity["pci_subsystem_id"], **({"vbios_version": identity["vbios_version"][:32]}
-                                                          if identity.get("vbios_version") else {}))
+    seen = {"nvml_uuid": identity["uuid"], "pci_device_id": identity["pci_device_id"],
+            "pci_subsystem_id": identity["pci_subsystem_id"],
+            **({"vbios_version": identity["vbios_version"][:32]} if identity.get("vbios_version") else {})}
+    try:
+        unit_stated_fields_check(unit, seen)
+    except InvalidInput as exc:
+        raise BenchRefused(f"{unit.asset_tag} reports another identity than its valid certificate states "
+                           f"({', '.join(exc.errors)}): send it for a new test (which supersedes the certificate) "
+                           "or have its certificate revoked before seating it") from None
+    Unit.objects.filter(pk=unit.pk).update(**seen)
     unit.refresh_from_db()
     return unit
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from inventory.choices import UnitState
 from inventory.errors import DomainError, InvalidInput
+from inventory.lifecycle import Mover
 from inventory.models import Unit
 from inventory.services import unit_transition
 
@@ -94,6 +95,7 @@ def run_start(*, run: TestRun, identity: dict | None = None, software: dict | No
             transaction.set_rollback(True)
             raise SlotBusy(f"slot {run.slot_id} is busy")
         unit_transition(unit=run.unit_id, to_state=UnitState.TESTING, actor_label=run.device_label or "bench",
+                        mover=Mover.RUN,
                         reason=f"{run.plan} test run {run.pk} started" + (f" on {worker}" if worker else ""),
                         payload={"run": run.pk})
     run.refresh_from_db()
@@ -154,7 +156,7 @@ def run_finish(*, run: TestRun, report) -> TestRun:
         unit_transition(
             unit=unit,
             to_state=UnitState.TESTED if verdict in (Verdict.PASS, Verdict.WARN) else UnitState.FAILED,
-            actor_label=run.device_label or "bench",
+            actor_label=run.device_label or "bench", mover=Mover.RUN,
             reason=f"{run.plan} test run {run.pk}: {verdict}" + (f" ({'; '.join(failing)[:500]})" if failing else ""),
             payload={"run": run.pk, "verdict": verdict,
                      "checks": {r.name: str(r.status) for r in report.checks}},
@@ -173,7 +175,7 @@ def _end(run: TestRun, state: str, reason: str, to_state: str, actor=None) -> Te
     unit = Unit.objects.select_for_update().get(pk=run.unit_id)
     if unit.state in (UnitState.TESTING, UnitState.QUEUED) and unit.state != to_state:
         unit_transition(unit=unit, to_state=to_state, actor=actor, actor_label="" if actor else "bench",
-                        reason=f"test run {run.pk} {state}: {reason}", payload={"run": run.pk})
+                        reason=f"test run {run.pk} {state}: {reason}", payload={"run": run.pk}, mover=Mover.RUN)
     return run
 
 

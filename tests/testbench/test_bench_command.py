@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from grading.services import certificate_issue, unit_grade
 from inventory.choices import UnitState
 from inventory.models import Lot, Unit, UnitEvent
-from inventory.services import IntakeRow, intake_import, unit_transition
+from inventory.services import IntakeRow, inspection_record, intake_import, unit_transition
 from testbench.choices import RunState
 from testbench.hardware.discovery import simulated_specs
 from testbench.models import CheckResultRecord, TestRun
@@ -110,8 +111,9 @@ def test_a_card_already_in_inventory_is_matched_by_serial_and_a_sold_one_is_refu
     known.refresh_from_db()
     assert known.nvml_uuid == sim_identity(0).uuid and known.state == UnitState.TESTED
 
-    unit_transition(unit=known, to_state=UnitState.GRADED, actor_label="test")
-    unit_transition(unit=known, to_state=UnitState.CERTIFIED, actor_label="test")
+    inspection_record(unit=known, cosmetic_grade="A", fan_condition="ok")
+    unit_grade(unit=known)
+    certificate_issue(unit=known)
     unit_transition(unit=known, to_state=UnitState.LISTED, actor_label="test")
     runs = TestRun.objects.count()
     cards, status = bench("--simulate", "2")

@@ -155,15 +155,21 @@ def test_heartbeats_and_the_sweep_use_the_database_clock_and_a_dead_run_is_told_
 
 
 @pytest.mark.django_db
-def test_a_card_moved_by_hand_mid_run_keeps_its_place_and_the_results_stand(make_units, bench):
+def test_a_card_under_test_is_not_moved_by_hand_its_run_is_cancelled(make_units, bench):
+    from testbench.services import run_cancel_request
+
     unit = make_units(1)[0]
     run = run_start(run=run_create(unit=unit, plan="quick", bench=bench))
-    unit_transition(unit=unit, to_state=UnitState.ON_HOLD, actor_label="test", reason="customer dispute")
+    for to_state, reason in ((UnitState.ON_HOLD, "customer dispute"), (UnitState.QUEUED, ""),
+                             (UnitState.TESTED, ""), (UnitState.FAILED, "")):
+        with pytest.raises(IllegalTransition, match="only the run service makes this move"):
+            unit_transition(unit=unit, to_state=to_state, actor_label="test", reason=reason)
+    run_cancel_request(run=run, to_state=UnitState.ON_HOLD, reason="customer dispute")
     _, report = simulated_report("healthy")
-    run = run_finish(run=run, report=report)
+    run = run_finish(run=run, report=report)  # the run ended before its executor saw the cancel: results stand
     unit.refresh_from_db()
     assert run.state == RunState.PASSED and run.results.count() == len(report.checks)
-    assert unit.state == UnitState.ON_HOLD
+    assert unit.state == UnitState.TESTED
 
 
 @pytest.mark.django_db
