@@ -24,6 +24,7 @@ from .services import (
     unit_update,
 )
 from .services.units import EDITABLE_FIELDS
+from .validators import BLOCK_TEXT
 
 # Colour of each state's badge in lists: grey waiting, blue on the bench, green good, red bad, amber attention.
 STATE_COLOURS = {
@@ -176,7 +177,8 @@ class InspectionInline(admin.StackedInline):
 class UnitAdminForm(forms.ModelForm):
     transition_to = forms.ChoiceField(required=False, label="Move to",
                                       help_text="Only the moves the lifecycle and your role allow are listed")
-    transition_reason = forms.CharField(required=False, label="Reason", widget=forms.Textarea(attrs={"rows": 2}))
+    transition_reason = forms.CharField(required=False, label="Reason", widget=forms.Textarea(attrs={"rows": 2}),
+                                        validators=[BLOCK_TEXT])
 
     class Meta:
         model = Unit
