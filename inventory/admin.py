@@ -3,13 +3,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .choices import COSMETIC_GRADE_DEFINITIONS, REASON_REQUIRED_STATES, UnitState
 from .errors import DomainError, IntakeRejected
+from .forms import BoundedJSONFormField
 from .lifecycle import allowed_targets
 from .models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from .roles import allowed_targets_for, can_see_costs
@@ -49,6 +50,7 @@ class GpuModelAdmin(admin.ModelAdmin):
                     "fp16_tflops", "tdp_w", "launch_date"]
     list_filter = ["vendor", "segment", "architecture"]
     search_fields = ["name", "slug", "chip", "pci_device_ids"]
+    formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
 
 class IntakeUploadForm(forms.Form):

@@ -8,6 +8,7 @@ from ..lifecycle import allowed_targets
 from ..models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from ..roles import allowed_targets_for, can_see_costs
 from ..validators import BLOCK_TEXT, LINE_TEXT
+from .fields import BoundedDictField
 
 COST_FIELDS = {"total_cost", "cost_given", "cost_basis"}
 
@@ -34,6 +35,7 @@ class GpuModelSerializer(serializers.ModelSerializer):
             "fp32_tflops", "fp16_tflops", "bf16_tflops", "tdp_w", "pcie_gen", "pcie_lanes", "launch_price_usd",
             "launch_date", "stock_vbios_versions", "source",
         ]
+        read_only_fields = fields  # the catalog is loaded from its file, never written through the API
 
 
 class GpuModelBriefSerializer(serializers.ModelSerializer):
@@ -66,6 +68,7 @@ class UnitEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = UnitEvent
         fields = ["id", "created_at", "actor", "kind", "from_state", "to_state", "reason", "payload"]
+        read_only_fields = fields  # events are written by the services only
 
 
 class InspectionPhotoSerializer(serializers.ModelSerializer):
@@ -184,7 +187,8 @@ class IntakeResultSerializer(serializers.Serializer):
 class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=UnitState.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, validators=[BLOCK_TEXT])
-    payload = serializers.DictField(required=False, help_text="Any JSON object to keep with the event")
+    payload = BoundedDictField(required=False, help_text="Any JSON object to keep with the event (at most 32 levels "
+                                                         "deep and 64 KiB as JSON)")
 
 
 class InspectionCreateSerializer(serializers.Serializer):
