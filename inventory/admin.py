@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .choices import COSMETIC_GRADE_DEFINITIONS, REASON_REQUIRED_STATES, UnitState
-from .errors import DomainError, IntakeRejected
+from .errors import DomainError, IntakeRejected, InvalidInput
 from .forms import BoundedJSONFormField
 from .lifecycle import allowed_targets
 from .models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
@@ -17,7 +17,7 @@ from .roles import allowed_targets_for, can_see_costs
 from .services import (
     inspection_record,
     intake_import,
-    intake_read_csv,
+    intake_read_upload,
     lot_cost_warnings,
     lot_create,
     lot_update,
@@ -121,7 +121,7 @@ class LotAdmin(admin.ModelAdmin):
         errors = []
         if request.method == "POST" and form.is_valid():
             try:
-                sheet = intake_read_csv(form.cleaned_data["csv_file"].read())
+                sheet = intake_read_upload(form.cleaned_data["csv_file"])
                 rows = sheet.rows
                 _, units = intake_import(lot_reference=lot.reference, rows=rows, actor=request.user,
                                          source="admin", dry_run=form.cleaned_data["dry_run"],
@@ -130,6 +130,8 @@ class LotAdmin(admin.ModelAdmin):
                 errors = exc.errors
                 self.message_user(request, f"{len({e.line for e in errors})} row(s) rejected; nothing was "
                                            "imported.", messages.ERROR)
+            except InvalidInput as exc:
+                self.message_user(request, f"Nothing was imported: {exc}", messages.ERROR)
             else:
                 if form.cleaned_data["dry_run"]:
                     self.message_user(request, f"{len(rows)} row(s) checked ({sheet.separator_name}-separated): all "

@@ -15,7 +15,7 @@ from ..services import (
     IntakeRow,
     inspection_record,
     intake_import,
-    intake_read_csv,
+    intake_read_upload,
     lot_cost_warnings,
     lot_create,
     lot_update,
@@ -90,7 +90,7 @@ class LotViewSet(ActionPermsMixin, mixins.CreateModelMixin, mixins.UpdateModelMi
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data.get("file"):
-            sheet = intake_read_csv(data["file"].read())
+            sheet = intake_read_upload(data["file"])
             rows, separator, source = sheet.rows, sheet.separator_name, "api-csv"
         else:
             rows = [IntakeRow(line=index + 2, values=card) for index, card in enumerate(data["units"])]
