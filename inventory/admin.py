@@ -289,6 +289,17 @@ class UnitAdmin(admin.ModelAdmin):
 class InspectionPhotoInline(admin.TabularInline):
     model = InspectionPhoto
     extra = 0
+    readonly_fields = ["photo", "original_name"]
+
+    def get_fields(self, request, obj=None):
+        # A stored photo links to its permission-checked view, never to a file URL; a new one is uploaded.
+        return ["photo", "original_name", "caption"] if obj is not None else ["image", "caption"]
+
+    @admin.display(description="photo")
+    def photo(self, photo):
+        if not photo.pk:
+            return "–"
+        return format_html('<a href="{}" target="_blank">open</a>', reverse("inspectionphoto-image", args=[photo.pk]))
 
 
 @admin.register(Inspection)

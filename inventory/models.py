@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+import unicodedata
+from pathlib import PurePosixPath
+
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
@@ -218,10 +222,29 @@ class Inspection(models.Model):
         return f"Inspection of {self.unit_id} ({self.cosmetic_grade})"
 
 
+def photo_original_name(name: str) -> str:
+    """The name a photo had on the uploader's device, kept as metadata only: base name, no control or format
+    characters, at most 255 characters."""
+    base = PurePosixPath((name or "").replace("\\", "/")).name
+    return "".join(c for c in base if unicodedata.category(c) not in {"Cc", "Cf", "Cs"})[:255]
+
+
+def inspection_photo_path(photo: InspectionPhoto, filename: str) -> str:
+    """Where a photo is stored: a random name (128 bits), so that a path says nothing and cannot be guessed; the
+    uploader's name is kept in original_name. Photos are served only through the API (docs/deploy.md)."""
+    if not photo.original_name:
+        photo.original_name = photo_original_name(filename)  # the admin's inline form sets it no other way
+    suffix = PurePosixPath(filename).suffix.lower()
+    suffix = suffix if suffix[1:].isalnum() and suffix.isascii() and len(suffix) <= 6 else ""
+    return f"inspections/{timezone.now():%Y/%m}/{secrets.token_hex(16)}{suffix}"
+
+
 class InspectionPhoto(models.Model):
     inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(upload_to="inspections/%Y/%m/")
-    caption = models.CharField(max_length=200, blank=True)
+    image = models.ImageField(upload_to=inspection_photo_path)
+    original_name = models.CharField(max_length=255, blank=True, editable=False, validators=[LINE_TEXT],
+                                     help_text="The file's name on the uploader's device (not used to store it)")
+    caption = models.CharField(max_length=200, blank=True, validators=[LINE_TEXT])
 
     def __str__(self) -> str:
-        return self.caption or self.image.name
+        return self.caption or self.original_name or f"photo {self.pk}"

@@ -72,9 +72,12 @@ class UnitEventSerializer(serializers.ModelSerializer):
 
 
 class InspectionPhotoSerializer(serializers.ModelSerializer):
+    image = serializers.HyperlinkedIdentityField(
+        view_name="inspectionphoto-image", help_text="The photo, for users who may view inspection photos")
+
     class Meta:
         model = InspectionPhoto
-        fields = ["id", "image", "caption"]
+        fields = ["id", "image", "original_name", "caption"]
 
 
 class InspectionSerializer(serializers.ModelSerializer):
