@@ -215,6 +215,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- REST API -------------------------------------------------------------------------------------
+_NUM_PROXIES = env_int("REFURB_NUM_PROXIES", 0)
+if _NUM_PROXIES < 0:
+    raise ImproperlyConfigured(f"REFURB_NUM_PROXIES={_NUM_PROXIES} must be 0 (no proxy) or the number of proxies")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request gets 401 with "WWW-Authenticate: Token".
@@ -240,7 +243,7 @@ REST_FRAMEWORK = {
     # Reverse proxies in front of the web app, so rate limits count clients, not the proxy (X-Forwarded-For).
     # 0 (never None, which would take a client's own X-Forwarded-For header as its identity: a new one per request
     # would escape every rate limit).
-    "NUM_PROXIES": env_int("REFURB_NUM_PROXIES", 0),
+    "NUM_PROXIES": _NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
