@@ -86,6 +86,10 @@ class CertificateAdmin(ReadOnlyAdmin):
     """Certificates as issued (issue them with the API or `manage.py certify`, which sign and record)."""
 
     list_display = ["printed_id", "unit", "status", "issued_at", "key_id", "verify_link", "pdf_link"]
+    # The PDF by its public URL: nothing under MEDIA_URL is served (docs/deploy.md), so the file field's own link
+    # would lead nowhere.
+    exclude = ["pdf"]
+    readonly_fields = ["pdf_link"]
     list_filter = ["status", "key_id"]
     search_fields = ["public_id", "unit__asset_tag", "unit__serial"]
     list_select_related = ["unit", "unit__gpu_model"]

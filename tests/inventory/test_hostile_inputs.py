@@ -720,3 +720,26 @@ def test_an_uploaded_file_name_is_kept_only_as_clean_metadata():
     assert photo_original_name("C:\\Users\\anna\\IMG\u202e1234.png") == "IMG1234.png"
     assert photo_original_name("../../etc/passwd") == "passwd"
     assert len(photo_original_name("x" * 1000 + ".png")) == 255
+
+
+@pytest.mark.django_db
+def test_a_certificate_pdf_is_reached_by_its_public_url_not_under_media(make_units, admin_user, settings):
+    from django.core.files.base import ContentFile
+
+    from grading.models import Certificate, Grade
+    from testbench.models import TestRun
+
+    (unit,) = make_units(1, lot="PDF")
+    run = TestRun.objects.create(unit=unit, plan="quick", state="finished")
+    grade = Grade.objects.create(unit=unit, run=run, functional="F-A", policy_version="t", disposition="graded")
+    certificate = Certificate(public_id="2" * 28, unit=unit, run=run, grade=grade, payload={}, canonical="{}",
+                              signature="s", key_id="k")
+    certificate.pdf.save("certificate-x.pdf", ContentFile(b"%PDF-1.7 test"), save=False)
+    certificate.save()
+    client = Client()
+    download = client.get(f"/verify/{certificate.public_id}/certificate.pdf")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.7 test"
+    client.force_login(admin_user)
+    page = client.get(f"/admin/grading/certificate/{certificate.pk}/change/").content.decode()
+    assert f"/verify/{certificate.public_id}/certificate.pdf" in page
+    assert f"{settings.MEDIA_URL}certificates" not in page
