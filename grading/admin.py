@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from inventory.errors import DomainError
+from inventory.validators import BLOCK_TEXT
 from testbench.admin import ReadOnlyAdmin
 
 from .models import Certificate, FunctionalGrade, Grade, PublishedKey
@@ -16,12 +17,12 @@ from .services import certificate_revoke, grade_current, grade_override
 
 class OverrideForm(forms.Form):
     functional = forms.ChoiceField(choices=FunctionalGrade.choices, label="New functional grade")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000,
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000, validators=[BLOCK_TEXT],
                              help_text="Printed on the certificate")
 
 
 class RevokeForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000,
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000, validators=[BLOCK_TEXT],
                              help_text="Shown to anyone who verifies the certificate")
 
 
@@ -85,6 +86,10 @@ class CertificateAdmin(ReadOnlyAdmin):
     """Certificates as issued (issue them with the API or `manage.py certify`, which sign and record)."""
 
     list_display = ["printed_id", "unit", "status", "issued_at", "key_id", "verify_link", "pdf_link"]
+    # The PDF by its public URL: nothing under MEDIA_URL is served (docs/deploy.md), so the file field's own link
+    # would lead nowhere.
+    exclude = ["pdf"]
+    readonly_fields = ["pdf_link"]
     list_filter = ["status", "key_id"]
     search_fields = ["public_id", "unit__asset_tag", "unit__serial"]
     list_select_related = ["unit", "unit__gpu_model"]

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from inventory.validators import BLOCK_TEXT, LINE_TEXT
+
 
 class FunctionalGrade(models.TextChoices):
     A = "F-A", "F-A: all checks pass at reference performance"
@@ -17,19 +19,21 @@ class Grade(models.Model):
 
     unit = models.ForeignKey("inventory.Unit", on_delete=models.PROTECT, related_name="grades")
     run = models.ForeignKey("testbench.TestRun", on_delete=models.PROTECT, related_name="grades")
-    functional = models.CharField(max_length=4, choices=FunctionalGrade.choices)
-    cosmetic = models.CharField(max_length=1, blank=True, help_text="From the inspection; empty if never inspected")
-    policy_version = models.CharField(max_length=32)
+    functional = models.CharField(max_length=4, choices=FunctionalGrade.choices, validators=[LINE_TEXT])
+    cosmetic = models.CharField(max_length=1, blank=True, help_text="From the inspection; empty if never inspected",
+                                validators=[LINE_TEXT])
+    policy_version = models.CharField(max_length=32, validators=[LINE_TEXT])
     reasons = models.JSONField(default=list, blank=True,
                                help_text="code, check, severity, measured, threshold, sentence — worst first")
-    disposition = models.CharField(max_length=16, help_text="Where the card went: graded, repair or failed")
+    disposition = models.CharField(max_length=16, help_text="Where the card went: graded, repair or failed",
+                                   validators=[LINE_TEXT])
     marketplace = models.JSONField(default=dict, blank=True, help_text="What a listing may claim, per marketplace")
     ai = models.JSONField("AI-readiness", default=dict, blank=True)
     graded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")
     # An admin's override: this grade replaces `overrides`, keeps its measured reasons and says why it differs.
     overrides = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    override_reason = models.TextField(blank=True)
+    override_reason = models.TextField(blank=True, validators=[BLOCK_TEXT])
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -55,7 +59,8 @@ class Certificate(models.Model):
     fixed at issue; only the status changes (revoked, or superseded by a retest)."""
 
     public_id = models.CharField(max_length=32, unique=True, editable=False,
-                                 help_text="140 random bits in Crockford base32; printed in groups of four")
+                                 help_text="140 random bits in Crockford base32; printed in groups of four",
+                                 validators=[LINE_TEXT])
     unit = models.ForeignKey("inventory.Unit", on_delete=models.PROTECT, related_name="certificates")
     run = models.ForeignKey("testbench.TestRun", on_delete=models.PROTECT, related_name="certificates")
     grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="certificates")
@@ -63,16 +68,17 @@ class Certificate(models.Model):
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")
     status = models.CharField(max_length=12, choices=CertificateStatus.choices, default=CertificateStatus.VALID,
-                              db_index=True)
-    status_reason = models.TextField(blank=True, help_text="Why it was revoked or superseded")
+                              db_index=True, validators=[LINE_TEXT])
+    status_reason = models.TextField(blank=True, help_text="Why it was revoked or superseded", validators=[BLOCK_TEXT])
     status_changed_at = models.DateTimeField(null=True, blank=True)
     superseded_by = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     payload = models.JSONField(help_text="The signed facts; never changed after issue")
-    canonical = models.TextField(help_text="The payload's RFC 8785 canonical form: the exact bytes signed")
-    signature = models.CharField(max_length=128, help_text="Ed25519 signature, base64url")
-    key_id = models.CharField(max_length=32)
+    canonical = models.TextField(help_text="The payload's RFC 8785 canonical form: the exact bytes signed",
+                                 validators=[BLOCK_TEXT])
+    signature = models.CharField(max_length=128, help_text="Ed25519 signature, base64url", validators=[LINE_TEXT])
+    key_id = models.CharField(max_length=32, validators=[LINE_TEXT])
     pdf = models.FileField(upload_to="certificates/%Y/%m/", blank=True)
-    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True, validators=[LINE_TEXT])
     pdf_rendered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -96,8 +102,8 @@ class PublishedKey(models.Model):
     """A public key that has signed certificates. Kept and published after rotation, so old certificates still
     verify; the private key lives only in the key file or setting (docs/grading.md)."""
 
-    key_id = models.CharField(max_length=32, unique=True)
-    public_key = models.CharField(max_length=64, help_text="Raw Ed25519 public key, base64url")
+    key_id = models.CharField(max_length=32, unique=True, validators=[LINE_TEXT])
+    public_key = models.CharField(max_length=64, help_text="Raw Ed25519 public key, base64url", validators=[LINE_TEXT])
     created_at = models.DateTimeField(default=timezone.now)
     retired_at = models.DateTimeField(null=True, blank=True, help_text="No longer signs; still verifies")
 

@@ -3,19 +3,20 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .choices import COSMETIC_GRADE_DEFINITIONS, REASON_REQUIRED_STATES, UnitState
 from .errors import DomainError, IntakeRejected, InvalidInput
+from .forms import BoundedJSONFormField
 from .models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from .roles import allowed_targets_for, can_see_costs
 from .services import (
     inspection_record,
     intake_import,
-    intake_read_csv,
+    intake_read_upload,
     lot_cost_warnings,
     lot_create,
     lot_update,
@@ -23,6 +24,7 @@ from .services import (
     unit_update,
 )
 from .services.units import EDITABLE_FIELDS, unit_moves_for, unit_stated_fields_check
+from .validators import BLOCK_TEXT
 
 # Colour of each state's badge in lists: grey waiting, blue on the bench, green good, red bad, amber attention.
 STATE_COLOURS = {
@@ -47,6 +49,7 @@ class GpuModelAdmin(admin.ModelAdmin):
                     "fp16_tflops", "tdp_w", "launch_date"]
     list_filter = ["vendor", "segment", "architecture"]
     search_fields = ["name", "slug", "chip", "pci_device_ids"]
+    formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
 
 class IntakeUploadForm(forms.Form):
@@ -117,7 +120,7 @@ class LotAdmin(admin.ModelAdmin):
         errors = []
         if request.method == "POST" and form.is_valid():
             try:
-                sheet = intake_read_csv(form.cleaned_data["csv_file"].read())
+                sheet = intake_read_upload(form.cleaned_data["csv_file"])
                 rows = sheet.rows
                 _, units = intake_import(lot_reference=lot.reference, rows=rows, actor=request.user,
                                          source="admin", dry_run=form.cleaned_data["dry_run"],
@@ -126,6 +129,8 @@ class LotAdmin(admin.ModelAdmin):
                 errors = exc.errors
                 self.message_user(request, f"{len({e.line for e in errors})} row(s) rejected; nothing was "
                                            "imported.", messages.ERROR)
+            except InvalidInput as exc:
+                self.message_user(request, f"Nothing was imported: {exc}", messages.ERROR)
             else:
                 if form.cleaned_data["dry_run"]:
                     self.message_user(request, f"{len(rows)} row(s) checked ({sheet.separator_name}-separated): all "
@@ -175,7 +180,8 @@ class InspectionInline(admin.StackedInline):
 class UnitAdminForm(forms.ModelForm):
     transition_to = forms.ChoiceField(required=False, label="Move to",
                                       help_text="Only the moves the lifecycle and your role allow are listed")
-    transition_reason = forms.CharField(required=False, label="Reason", widget=forms.Textarea(attrs={"rows": 2}))
+    transition_reason = forms.CharField(required=False, label="Reason", widget=forms.Textarea(attrs={"rows": 2}),
+                                        validators=[BLOCK_TEXT])
 
     class Meta:
         model = Unit
@@ -288,6 +294,17 @@ class UnitAdmin(admin.ModelAdmin):
 class InspectionPhotoInline(admin.TabularInline):
     model = InspectionPhoto
     extra = 0
+    readonly_fields = ["photo", "original_name"]
+
+    def get_fields(self, request, obj=None):
+        # A stored photo links to its permission-checked view, never to a file URL; a new one is uploaded.
+        return ["photo", "original_name", "caption"] if obj is not None else ["image", "caption"]
+
+    @admin.display(description="photo")
+    def photo(self, photo):
+        if not photo.pk:
+            return "–"
+        return format_html('<a href="{}" target="_blank">open</a>', reverse("inspectionphoto-image", args=[photo.pk]))
 
 
 @admin.register(Inspection)

@@ -7,6 +7,7 @@ class InventoryConfig(AppConfig):
     name = "inventory"
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)
         from .roles import roles_sync
 
         # Groups need the permissions that migrate creates for every app (testbench's too, which migrate reaches

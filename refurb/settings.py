@@ -215,6 +215,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- REST API -------------------------------------------------------------------------------------
+_NUM_PROXIES = env_int("REFURB_NUM_PROXIES", 0)
+if _NUM_PROXIES < 0:
+    raise ImproperlyConfigured(f"REFURB_NUM_PROXIES={_NUM_PROXIES} must be 0 (no proxy) or the number of proxies")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request gets 401 with "WWW-Authenticate: Token".
@@ -240,7 +243,7 @@ REST_FRAMEWORK = {
     # Reverse proxies in front of the web app, so rate limits count clients, not the proxy (X-Forwarded-For).
     # 0 (never None, which would take a client's own X-Forwarded-For header as its identity: a new one per request
     # would escape every rate limit).
-    "NUM_PROXIES": env_int("REFURB_NUM_PROXIES", 0),
+    "NUM_PROXIES": _NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -266,6 +269,12 @@ SPECTACULAR_SETTINGS = {
 # --- refurb ---------------------------------------------------------------------------------------
 REFURB_DEFAULT_CURRENCY = env_str("REFURB_DEFAULT_CURRENCY", "USD")
 REFURB_INTAKE_MAX_ROWS = env_int("REFURB_INTAKE_MAX_ROWS", 5000)
+# The largest intake file, refused before it is read: 5,000 rows with long notes fit in well under 4 MiB.
+REFURB_INTAKE_MAX_BYTES = env_int("REFURB_INTAKE_MAX_BYTES", 4 * 1024 * 1024)
+# Inspection photos are served only to users who may see them (never under MEDIA_URL). Empty: the web process
+# streams each file. Set to the prefix of an nginx `internal` location over MEDIA_ROOT (e.g. /protected-media/) to
+# let the proxy send the file once the app has checked the user (X-Accel-Redirect; docs/deploy.md).
+REFURB_MEDIA_ACCEL_PREFIX = env_str("REFURB_MEDIA_ACCEL_PREFIX")
 # A running run writes a heartbeat (with its progress) this often; one silent for REFURB_RUN_STALE_AFTER_S is
 # interrupted by the sweep, which each bench host runs every REFURB_SWEEP_INTERVAL_S (0: leave it to beat). A bench
 # host reports itself every REFURB_BENCH_HEARTBEAT_S. See docs/orchestration.md for the sizes these give.

@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -8,6 +6,7 @@ from grading import views as grading_views
 from grading.api.urls import register as register_grading_api
 from grading.api.views import CertificateVerifyView
 from inventory.api.permissions import RolePermission
+from inventory.api.urls import extra_urlpatterns as inventory_api_extra
 from inventory.api.urls import router as api_router
 from testbench.api.urls import register as register_bench_api
 
@@ -23,6 +22,7 @@ urlpatterns = [
          name="api-docs"),
     path("api/auth/", include("rest_framework.urls")),  # log in/out links of the browsable API
     path("api/certificates/<str:public_id>/verify/", CertificateVerifyView.as_view(), name="certificate-verify"),
+    path("api/", include(inventory_api_extra)),
     path("api/", include(api_router.urls)),
     # Public, no account: what a certificate's QR code opens, its PDF, and the keys to check signatures offline.
     path("verify/<str:public_id>/", grading_views.verify_page, name="certificate-verify-page"),
@@ -30,5 +30,5 @@ urlpatterns = [
          name="certificate-pdf"),
     path(".well-known/refurb-keys.json", grading_views.published_keys, name="published-keys"),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Nothing is served under MEDIA_URL, not even by a DEBUG server: inspection photos go through their API view,
+# which checks the user; certificate PDFs through /verify/<id>/certificate.pdf.

@@ -4,20 +4,24 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from inventory.validators import BLOCK_TEXT, LINE_TEXT
+
 from .choices import RunState, Verdict
 
 
 class Bench(models.Model):
     """A bench host: a machine with PCIe slots where cards are seated and tested."""
 
-    name = models.CharField(max_length=64, unique=True, help_text="Host name, e.g. bench-03")
-    description = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=64, unique=True, help_text="Host name, e.g. bench-03", validators=[LINE_TEXT])
+    description = models.CharField(max_length=200, blank=True, validators=[LINE_TEXT])
     simulated = models.BooleanField(default=False, help_text="Runs simulated cards (demo, CI)")
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Last heartbeat from the bench's worker")
-    worker = models.CharField(max_length=128, blank=True, help_text="The worker that registered the bench last")
+    worker = models.CharField(max_length=128, blank=True, help_text="The worker that registered the bench last",
+                              validators=[LINE_TEXT])
     token_digest = models.CharField(max_length=64, blank=True, editable=False,
-                                    help_text="SHA-256 of the bench's API token (the token itself is not stored)")
+                                    help_text="SHA-256 of the bench's API token (the token itself is not stored)",
+                                    validators=[LINE_TEXT])
 
     class Meta:
         ordering = ["name"]
@@ -38,8 +42,8 @@ class BenchSlot(models.Model):
     bench = models.ForeignKey(Bench, on_delete=models.CASCADE, related_name="slots")
     index = models.PositiveSmallIntegerField(help_text="NVML index, or position in a simulated set")
     device = models.JSONField(default=dict, blank=True, help_text="How the bench opens the device")
-    uuid = models.CharField("NVML UUID", max_length=64, blank=True)
-    name = models.CharField(max_length=96, blank=True)
+    uuid = models.CharField("NVML UUID", max_length=64, blank=True, validators=[LINE_TEXT])
+    name = models.CharField(max_length=96, blank=True, validators=[LINE_TEXT])
     unit = models.OneToOneField("inventory.Unit", on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="seat", help_text="The card seated here")
     # The claim: a slot runs one run at a time, enforced by a conditional UPDATE, not by worker concurrency.
@@ -63,20 +67,24 @@ class TestRun(models.Model):
     unit = models.ForeignKey("inventory.Unit", on_delete=models.PROTECT, related_name="test_runs")
     bench = models.ForeignKey(Bench, on_delete=models.PROTECT, related_name="runs", null=True, blank=True)
     device_index = models.PositiveSmallIntegerField(default=0)
-    device_label = models.CharField(max_length=32, blank=True)
+    device_label = models.CharField(max_length=32, blank=True, validators=[LINE_TEXT])
     slot = models.ForeignKey(BenchSlot, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs")
-    plan = models.CharField(max_length=32)
-    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED, db_index=True)
-    verdict = models.CharField(max_length=8, choices=Verdict.choices, blank=True)
+    plan = models.CharField(max_length=32, validators=[LINE_TEXT])
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED, db_index=True,
+                             validators=[LINE_TEXT])
+    verdict = models.CharField(max_length=8, choices=Verdict.choices, blank=True, validators=[LINE_TEXT])
     identity = models.JSONField(default=dict, blank=True, help_text="What the card reported when the run began")
     software = models.JSONField(default=dict, blank=True, help_text="torch, CUDA and driver versions")
     faults = models.JSONField(default=list, blank=True, help_text="Injected fault profiles (simulated cards)")
     progress = models.JSONField(default=dict, blank=True)
-    worker = models.CharField(max_length=128, blank=True, help_text="Who claimed the run (worker host and process)")
+    worker = models.CharField(max_length=128, blank=True, help_text="Who claimed the run (worker host and process)",
+                              validators=[LINE_TEXT])
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of a running run")
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
-    cancel_to = models.CharField(max_length=16, blank=True, help_text="Where the card goes when cancelled")
-    end_reason = models.TextField(blank=True, help_text="Why the run was cancelled, interrupted or errored")
+    cancel_to = models.CharField(max_length=16, blank=True, help_text="Where the card goes when cancelled",
+                                 validators=[LINE_TEXT])
+    end_reason = models.TextField(blank=True, help_text="Why the run was cancelled, interrupted or errored",
+                                  validators=[BLOCK_TEXT])
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -100,9 +108,9 @@ class CheckResultRecord(models.Model):
 
     run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="results")
     position = models.PositiveSmallIntegerField()
-    name = models.CharField(max_length=32)
-    status = models.CharField(max_length=8, choices=Verdict.choices)
-    summary = models.TextField()
+    name = models.CharField(max_length=32, validators=[LINE_TEXT])
+    status = models.CharField(max_length=8, choices=Verdict.choices, validators=[LINE_TEXT])
+    summary = models.TextField(validators=[BLOCK_TEXT])
     metrics = models.JSONField(default=dict, blank=True)
     evidence = models.JSONField(default=dict, blank=True)
     duration_s = models.FloatField(default=0.0)

@@ -1,17 +1,20 @@
 """Fuzz every operation of the OpenAPI schema (schemathesis) as an admin and as a technician (whose requests take
 other paths: hidden costs, refused targets): whatever the input, never a 5xx."""
 
+import io
 import json
 import os
 
 import pytest
 import schemathesis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
+from PIL import Image
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
@@ -22,6 +25,7 @@ schema.app = get_wsgi_application()
 
 @pytest.fixture
 def real_ids(make_units, settings, tmp_path, walk):
+    from inventory.services import inspection_record
     from testbench.models import Bench, BenchSlot
     from testbench.services import run_create
 
@@ -34,9 +38,14 @@ def real_ids(make_units, settings, tmp_path, walk):
     # A card tested, graded and certified, so that grade and certificate operations find real objects.
     certified = walk(units[3], "certified")
     grade, certificate = certified.grades.get(), certified.certificates.get()
+    picture = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(picture, "PNG")
+    inspection = inspection_record(unit=units[0], cosmetic_grade="B", fan_condition="ok",
+                                   photos=[SimpleUploadedFile("card.png", picture.getvalue(), "image/png")])
     return {"/api/units/": units[1].pk, "/api/lots/": units[0].lot_id,
             "/api/catalog/": units[0].gpu_model_id, "/api/benches/": bench.pk, "/api/runs/": run.pk,
-            "/api/grades/": grade.pk, "/api/certificates/": certificate.public_id}
+            "/api/grades/": grade.pk, "/api/certificates/": certificate.public_id,
+            "/api/inspection-photos/": inspection.photos.get().pk}
 
 
 @pytest.fixture(params=["admin", "technician"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from inventory.models import Unit
+from inventory.validators import BLOCK_TEXT
 
 from ..models import Certificate, FunctionalGrade, Grade
 
@@ -27,7 +28,8 @@ class GradeRequestSerializer(serializers.Serializer):
 
 class GradeOverrideSerializer(serializers.Serializer):
     functional = serializers.ChoiceField(choices=FunctionalGrade.choices)
-    reason = serializers.CharField(max_length=1000, help_text="Why; printed on the certificate")
+    reason = serializers.CharField(max_length=1000, validators=[BLOCK_TEXT],
+                                   help_text="Why; printed on the certificate")
 
 
 class CertificateSerializer(serializers.ModelSerializer):
@@ -57,7 +59,8 @@ class CertificateIssueSerializer(serializers.Serializer):
 
 
 class CertificateRevokeSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000, help_text="Shown to anyone who verifies the certificate")
+    reason = serializers.CharField(max_length=1000, help_text="Shown to anyone who verifies the certificate",
+                                   validators=[BLOCK_TEXT])
 
 
 class VerificationSerializer(serializers.Serializer):

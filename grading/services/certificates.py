@@ -14,6 +14,7 @@ from inventory.errors import InvalidInput
 from inventory.lifecycle import CERTIFICATE_REVOKED_ON, CERTIFICATE_SURVIVES, Mover
 from inventory.models import Unit
 from inventory.services import unit_event_record, unit_transition
+from inventory.validators import serial_lookup_key
 
 from ..keys import signing_key_for_issue
 from ..models import Certificate, CertificateStatus, FunctionalGrade
@@ -173,8 +174,9 @@ SERIAL_LOOKUP_MAX = 64
 def certificates_for_serial(text: str) -> list[Certificate]:
     """What a buyer holding a card may see by its board serial: for each certified card with that serial (boards of
     two makers may share one), its valid certificate, else its newest. A card never certified is not named, so the
-    lookup says nothing about stock."""
-    serial = (text or "").strip().upper()  # serials are stored as taken in: trimmed, upper case
+    lookup says nothing about stock. The serial is read as intake stores it (inventory.validators: NFKC, no spaces or
+    invisible characters, upper case), so `sn 2104 0012` and a copy-pasted one with a zero-width space both match."""
+    serial = serial_lookup_key(text)
     if not serial or len(serial) > SERIAL_LOOKUP_MAX:
         return []
     chosen: dict[int, Certificate] = {}

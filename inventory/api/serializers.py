@@ -7,6 +7,8 @@ from ..choices import COSMETIC_GRADE_DEFINITIONS, CosmeticGrade, FanCondition, T
 from ..models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from ..roles import allowed_targets_for, can_see_costs
 from ..services.units import unit_moves_for
+from ..validators import BLOCK_TEXT, LINE_TEXT
+from .fields import BoundedDictField
 
 COST_FIELDS = {"total_cost", "cost_given", "cost_basis"}
 
@@ -33,6 +35,7 @@ class GpuModelSerializer(serializers.ModelSerializer):
             "fp32_tflops", "fp16_tflops", "bf16_tflops", "tdp_w", "pcie_gen", "pcie_lanes", "launch_price_usd",
             "launch_date", "stock_vbios_versions", "source",
         ]
+        read_only_fields = fields  # the catalog is loaded from its file, never written through the API
 
 
 class GpuModelBriefSerializer(serializers.ModelSerializer):
@@ -65,12 +68,16 @@ class UnitEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = UnitEvent
         fields = ["id", "created_at", "actor", "kind", "from_state", "to_state", "reason", "payload"]
+        read_only_fields = fields  # events are written by the services only
 
 
 class InspectionPhotoSerializer(serializers.ModelSerializer):
+    image = serializers.HyperlinkedIdentityField(
+        view_name="inspectionphoto-image", help_text="The photo, for users who may view inspection photos")
+
     class Meta:
         model = InspectionPhoto
-        fields = ["id", "image", "caption"]
+        fields = ["id", "image", "original_name", "caption"]
 
 
 class InspectionSerializer(serializers.ModelSerializer):
@@ -126,15 +133,18 @@ class UnitUpdateSerializer(serializers.Serializer):
             raise serializers.ValidationError({name: ["cannot be changed here"] for name in unknown})
         return attrs
 
-    location = serializers.CharField(max_length=64, allow_blank=True, required=False)
-    notes = serializers.CharField(allow_blank=True, required=False)
-    source_rig = serializers.CharField(max_length=64, allow_blank=True, required=False)
-    board_part_number = serializers.CharField(max_length=64, allow_blank=True, required=False)
-    vbios_version = serializers.CharField(max_length=32, allow_blank=True, required=False)
+    location = serializers.CharField(max_length=64, allow_blank=True, required=False, validators=[LINE_TEXT])
+    notes = serializers.CharField(allow_blank=True, required=False, validators=[BLOCK_TEXT])
+    source_rig = serializers.CharField(max_length=64, allow_blank=True, required=False, validators=[LINE_TEXT])
+    board_part_number = serializers.CharField(max_length=64, allow_blank=True, required=False, validators=[LINE_TEXT])
+    vbios_version = serializers.CharField(max_length=32, allow_blank=True, required=False, validators=[LINE_TEXT])
 
 
 class IntakeCardSerializer(serializers.Serializer):
-    """One card for intake, with the CSV's column names. Values are checked by the intake service."""
+    """One card for intake, with the CSV's column names. Values are checked by the intake service (control and
+    format characters, serial spelling, costs), which answers for every row by line and field like a CSV's."""
+
+    checked_by_service = True  # see tests/inventory/test_hostile_inputs.py
 
     model = serializers.CharField(help_text="Catalog name, alias, slug or PCI device id (10de:2206)")
     board_vendor = serializers.CharField()
@@ -179,8 +189,9 @@ class IntakeResultSerializer(serializers.Serializer):
 
 class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=UnitState.choices)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    payload = serializers.DictField(required=False, help_text="Any JSON object to keep with the event")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, validators=[BLOCK_TEXT])
+    payload = BoundedDictField(required=False, help_text="Any JSON object to keep with the event (at most 32 levels "
+                                                         "deep and 64 KiB as JSON)")
 
 
 class InspectionCreateSerializer(serializers.Serializer):
@@ -190,6 +201,6 @@ class InspectionCreateSerializer(serializers.Serializer):
     thermal_paste = serializers.ChoiceField(choices=ThermalMaterial.choices, default=ThermalMaterial.ORIGINAL)
     pcie_connector_damage = serializers.BooleanField(default=False)
     bracket_present = serializers.BooleanField(default=True)
-    missing_parts = serializers.CharField(required=False, allow_blank=True, default="")
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    missing_parts = serializers.CharField(required=False, allow_blank=True, default="", validators=[BLOCK_TEXT])
+    notes = serializers.CharField(required=False, allow_blank=True, default="", validators=[BLOCK_TEXT])
     photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list, max_length=20)

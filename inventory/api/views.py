@@ -1,21 +1,27 @@
 """API views: validate input, call one service, serialize the result."""
 
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from .. import selectors
 from ..errors import IntakeRejected
 from ..filters import GpuModelFilterSet, LotFilterSet, UnitFilterSet
+from ..media import protected_file_response
+from ..models import InspectionPhoto
 from ..roles import allowed_targets_for, can_see_costs
 from ..services import (
     IntakeRow,
     inspection_record,
     intake_import,
-    intake_read_csv,
+    intake_read_upload,
     lot_cost_warnings,
     lot_create,
     lot_update,
@@ -90,7 +96,7 @@ class LotViewSet(ActionPermsMixin, mixins.CreateModelMixin, mixins.UpdateModelMi
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data.get("file"):
-            sheet = intake_read_csv(data["file"].read())
+            sheet = intake_read_upload(data["file"])
             rows, separator, source = sheet.rows, sheet.separator_name, "api-csv"
         else:
             rows = [IntakeRow(line=index + 2, values=card) for index, card in enumerate(data["units"])]
@@ -182,3 +188,27 @@ class UnitViewSet(ActionPermsMixin, mixins.CreateModelMixin, mixins.UpdateModelM
         inspection = inspection_record(unit=unit, actor=request.user, **serializer.validated_data)
         return Response(InspectionSerializer(inspection, context=self.get_serializer_context()).data,
                         status=status.HTTP_201_CREATED)
+
+
+class _AnyAccept(BaseContentNegotiation):
+    """A file answers whatever the client accepts (an <img> asks for image/avif, image/webp, */*)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class InspectionPhotoImageApi(APIView):
+    """An inspection photo, for users who may view inspection photos (token or session). Photos are stored under
+    random names and never served under MEDIA_URL: this is the only way to them."""
+
+    queryset = InspectionPhoto.objects.all()
+    required_perms = ("inventory.view_inspectionphoto",)
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(responses={(200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The photo")})
+    def get(self, request, pk: int):
+        photo = get_object_or_404(InspectionPhoto, pk=pk)
+        return protected_file_response(photo.image, filename=photo.original_name)

@@ -2,8 +2,16 @@
 
 from .catalog import CatalogIndex, catalog_load
 from .inspections import inspection_record
-from .intake import CsvSheet, IntakeRow, intake_import, intake_parse_csv, intake_read_csv, intake_validate
-from .lots import lot_allocate_costs, lot_cost_warnings, lot_create, lot_update
+from .intake import (
+    CsvSheet,
+    IntakeRow,
+    intake_import,
+    intake_parse_csv,
+    intake_read_csv,
+    intake_read_upload,
+    intake_validate,
+)
+from .lots import lot_allocate_costs, lot_cost_warnings, lot_create, lot_update, lot_validate
 from .units import (
     unit_event_record,
     unit_moves_for,
@@ -22,11 +30,13 @@ __all__ = [
     "intake_import",
     "intake_parse_csv",
     "intake_read_csv",
+    "intake_read_upload",
     "intake_validate",
     "lot_allocate_costs",
     "lot_cost_warnings",
     "lot_create",
     "lot_update",
+    "lot_validate",
     "unit_event_record",
     "unit_moves_for",
     "unit_record",

@@ -8,7 +8,7 @@ from django.db import transaction
 from ..choices import UnitState
 from ..errors import InvalidInput
 from ..lifecycle import Mover
-from ..models import Inspection, InspectionPhoto, Unit
+from ..models import Inspection, InspectionPhoto, Unit, photo_original_name
 from .units import unit_stated_fields_check, unit_transition
 
 # An inspection moves a card on only from these states; elsewhere (on hold, queued, after tests) it is recorded
@@ -52,7 +52,10 @@ def inspection_record(
             inspection.save()
             for item in photos or []:
                 image, caption = item if isinstance(item, tuple) else (item, "")
-                stored.append(InspectionPhoto.objects.create(inspection=inspection, image=image, caption=caption))
+                # Stored under a random name (models.inspection_photo_path); the uploader's is metadata only.
+                stored.append(InspectionPhoto.objects.create(
+                    inspection=inspection, image=image, caption=caption,
+                    original_name=photo_original_name(getattr(image, "name", "") or "")))
             locked.cosmetic_grade = cosmetic_grade
             locked.save(update_fields=["cosmetic_grade", "updated_at"])
             if locked.state in INSPECTION_ADVANCES_FROM:

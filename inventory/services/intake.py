@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -20,8 +23,9 @@ from ..choices import CosmeticGrade, UnitState
 from ..errors import IntakeRejected, InvalidInput, RowError
 from ..lifecycle import INITIAL_STATE
 from ..models import Lot, Unit, UnitEvent
+from ..validators import money_parse, serial_normalize, text_problem
 from .catalog import CatalogIndex
-from .lots import lot_allocate_costs, lot_create
+from .lots import lot_allocate_costs, lot_create, lot_validate
 from .units import actor_label_for, asset_tags_generate
 
 REQUIRED_COLUMNS = ("model", "board_vendor", "serial")
@@ -39,10 +43,8 @@ KNOWN_BOARD_VENDORS = [
 _VENDOR_CANONICAL = {v.lower(): v for v in KNOWN_BOARD_VENDORS}
 _TEXT_LIMITS = {"board_vendor": 64, "serial": 64, "source_rig": 64, "location": 64, "board_part_number": 64,
                 "vbios_version": 32}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# Notes may span lines; other control characters (NUL above all, which PostgreSQL cannot store) are refused.
-_CONTROL_IN_NOTES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_MAX_COST = Decimal("9999999999.99")
+# Columns of free text that may span lines (in a quoted cell); every other cell is one line.
+_MULTILINE = {"notes"}
 
 
 @dataclass
@@ -118,21 +120,91 @@ def _separator(header_line: str) -> str:
         return ","
 
 
+def _size_text(size: int) -> str:
+    if size >= 2**20:
+        return f"{size / 2**20:.1f} MiB"
+    return f"{size / 2**10:.0f} KiB" if size >= 2**10 else f"{size} bytes"
+
+
+def _refuse_size(size: int, *, at_least: bool = False) -> None:
+    """Refuse a file over REFURB_INTAKE_MAX_BYTES (`at_least`: only part of it was read, its size is not known)."""
+    limit = settings.REFURB_INTAKE_MAX_BYTES
+    if size > limit:
+        what = f"larger than {_size_text(limit)}" if at_least else f"{_size_text(size)}"
+        raise IntakeRejected([RowError(1, "file", f"the file is {what}; one intake takes at most {_size_text(limit)} "
+                                                  "(REFURB_INTAKE_MAX_BYTES): split it into smaller files")])
+
+
+def intake_read_upload(upload) -> CsvSheet:
+    """A CSV file from an upload (the API's, the admin's) or an open binary file (the CLI's), its size checked
+    before it is read, let alone parsed: a file over REFURB_INTAKE_MAX_BYTES is refused naming the limit."""
+    size = getattr(upload, "size", None)
+    if size is None:
+        try:
+            size = os.fstat(upload.fileno()).st_size if os.path.isfile(getattr(upload, "name", "")) else None
+        except (AttributeError, OSError, ValueError):
+            size = None
+    if size is not None:
+        _refuse_size(size)
+    content = upload.read(settings.REFURB_INTAKE_MAX_BYTES + 1)  # a pipe or a lying size: read no further
+    _refuse_size(len(content), at_least=True)
+    return intake_read_csv(content)
+
+
+def _physical_lines(content: str) -> list[str]:
+    # The lines the csv module counts: what io splits a text on with newline="" (\n, \r\n or \r).
+    return list(io.StringIO(content, newline=""))
+
+
+def _quote_opened_on(content: str, first_line: int, separator: str) -> int:
+    """The line of the quote left open in the record that starts on `first_line`: the csv module only says the
+    data ended, at the end of the file, however far the open quote was."""
+    opened, in_quotes, field_start = first_line, False, True
+    for number, line in enumerate(_physical_lines(content)[first_line - 1:], start=first_line):
+        index = 0
+        while index < len(line):
+            char = line[index]
+            if in_quotes:
+                if char == '"':
+                    if line[index + 1:index + 2] == '"':
+                        index += 1  # a doubled quote is a quote character inside the cell
+                    else:
+                        in_quotes, field_start = False, False
+            elif char == '"' and field_start:
+                in_quotes, opened = True, number
+            else:
+                field_start = char in (separator, "\r", "\n")
+            index += 1
+    return opened
+
+
+def _csv_error(exc: csv.Error, *, content: str, record_line: int, error_line: int, separator: str) -> RowError:
+    if "unexpected end of data" in str(exc):
+        line = _quote_opened_on(content, record_line, separator)
+        return RowError(line, "row", "a quote (\") opened on this line is never closed, so every line after it "
+                                     "would be read as one cell; close the quote or remove it")
+    return RowError(error_line, "row", f"not readable as CSV: {exc}")
+
+
 def intake_read_csv(content: bytes | str) -> CsvSheet:
     """Rows of a CSV file with a header line; columns by name, in any order; separated by commas, semicolons or
     tabs (told from the header line). Where the separator is not the comma, a cost may use the decimal comma.
-    Header problems reject the file."""
+    Header problems reject the file; so does a quote left open (strict CSV: it would swallow the rows after it)."""
     if isinstance(content, bytes):
+        _refuse_size(len(content))
         content = _decode(content)
+    else:
+        _refuse_size(len(content.encode("utf-8", "surrogatepass")))
     content = content.lstrip("\ufeff")
     separator = _separator(content.partition("\n")[0].rstrip("\r"))
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=separator)
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=separator, strict=True)
     try:
         header = next(reader)
     except StopIteration:
         raise IntakeRejected([RowError(1, "file", "the file is empty")]) from None
     except csv.Error as exc:
-        raise IntakeRejected([RowError(1, "file", f"not readable as CSV: {exc}")]) from None
+        raise IntakeRejected([_csv_error(exc, content=content, record_line=1, error_line=reader.line_num,
+                                         separator=separator)]) from None
     columns = [h.strip().lower() for h in header]
     errors = []
     for name in sorted({c for c in columns if columns.count(c) > 1 and c}):
@@ -163,7 +235,8 @@ def intake_read_csv(content: bytes | str) -> CsvSheet:
                 values["cost"] = values["cost"].strip().replace(",", ".")
             rows.append(IntakeRow(line=line, values=values))
     except csv.Error as exc:
-        errors.append(RowError(next_line, "row", f"not readable as CSV: {exc}"))
+        errors.append(_csv_error(exc, content=content, record_line=next_line, error_line=reader.line_num,
+                                 separator=separator))
     if errors:
         raise IntakeRejected(errors)
     return CsvSheet(rows=rows, separator=separator)
@@ -174,20 +247,10 @@ def intake_parse_csv(content: bytes | str) -> list[IntakeRow]:
     return intake_read_csv(content).rows
 
 
-def _parse_cost(raw: str) -> Decimal:
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"{raw!r} is not a number (use digits and a dot, e.g. 120.50)") from None
-    if not value.is_finite():
-        raise ValueError(f"{raw!r} is not a number")
-    if value < 0:
-        raise ValueError("must not be negative")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError("at most 2 decimal places")
-    if value > _MAX_COST:
-        raise ValueError("too large")
-    return value
+def _vendor_normalize(text: str) -> str:
+    # Part of the duplicate key: a full-width or doubly spaced maker's name is the same maker.
+    vendor = " ".join(unicodedata.normalize("NFKC", text).split())
+    return _VENDOR_CANONICAL.get(vendor.lower(), vendor)
 
 
 def intake_validate(
@@ -212,29 +275,38 @@ def intake_validate(
 
         for name in COLUMNS:
             text = get(name, "")
-            if (_CONTROL_IN_NOTES if name == "notes" else _CONTROL).search(text):
-                bad(name, "contains control characters")
+            if problem := text_problem(text, multiline=name in _MULTILINE):
+                bad(name, problem)
             elif name in _TEXT_LIMITS and len(text) > _TEXT_LIMITS[name]:
                 bad(name, f"longer than {_TEXT_LIMITS[name]} characters")
+        refused = {e.field for e in row_errors}
 
         resolution = catalog.resolve(get("model", ""))
-        if resolution.model is None:
+        if resolution.model is None and "model" not in refused:
             bad("model", resolution.error)
-        vendor = get("board_vendor", "")
-        if not vendor:
+        vendor = _vendor_normalize(get("board_vendor", ""))
+        if not vendor and "board_vendor" not in refused:
             bad("board_vendor", "missing required field")
-        vendor = _VENDOR_CANONICAL.get(vendor.lower(), vendor)
-        serial = get("serial", "")
-        serial_missing = serial.upper() == SERIAL_MISSING
-        if not serial:
-            bad("serial", f"missing required field (write {SERIAL_MISSING} if the card has no serial sticker)")
-        serial = "" if serial_missing else serial.upper()
+        serial = ""
+        if "serial" not in refused:
+            try:
+                serial = serial_normalize(get("serial", ""))
+            except ValidationError as exc:  # its characters were checked above; kept so the two cannot disagree
+                bad("serial", " ".join(exc.messages))
+            else:
+                if not serial:
+                    bad("serial", f"missing required field (write {SERIAL_MISSING} if the card has no serial "
+                                  "sticker)")
+                elif len(serial) > _TEXT_LIMITS["serial"]:  # NFKC may lengthen a serial
+                    bad("serial", f"longer than {_TEXT_LIMITS['serial']} characters")
+        serial_missing = serial == SERIAL_MISSING
+        serial = "" if serial_missing else serial
         cost = None
         if get("cost", "") and not allow_costs:
             bad("cost", "setting a cost needs the reseller or admin role")
         elif get("cost", ""):
             try:
-                cost = _parse_cost(get("cost"))
+                cost = money_parse(get("cost"))
             except ValueError as exc:
                 bad("cost", str(exc))
         grade = get("cosmetic_grade", "").upper()
@@ -274,6 +346,18 @@ def intake_validate(
     return valid
 
 
+def _intake_check(*, lot_reference: str, rows: list[IntakeRow], lot_fields: dict | None,
+                  allow_costs: bool) -> tuple[str, list[ValidRow]]:
+    """Everything an intake checks before it writes, for a dry run and a real one alike: the lot's reference and
+    fields (checked even when the lot exists and they go unused, so a typo is never passed over), then every row."""
+    reference = (lot_reference or "").strip()
+    if not reference:
+        raise InvalidInput({"lot": ["a lot reference is required"]})
+    if lot_fields or not Lot.objects.filter(reference=reference).exists():
+        lot_validate(reference=reference, **(lot_fields or {}))
+    return reference, intake_validate(rows, allow_costs=allow_costs)
+
+
 def intake_import(
     *,
     lot_reference: str,
@@ -288,20 +372,19 @@ def intake_import(
     """Take `rows` into the lot `lot_reference`, creating the lot (from `lot_fields`) if it does not exist.
 
     All or nothing: raises IntakeRejected (every bad row) or InvalidInput (bad lot fields) and writes nothing.
-    Each unit gets an asset tag, a cost basis and a first event (∅ → received). With dry_run, validates only.
+    Each unit gets an asset tag, a cost basis and a first event (∅ → received). With dry_run, makes exactly the
+    real run's checks and writes nothing (the lot returned is then unsaved if it does not exist yet).
     """
-    reference = (lot_reference or "").strip()
-    if not reference:
-        raise InvalidInput({"lot": ["a lot reference is required"]})
-    valid = intake_validate(rows, allow_costs=allow_costs)
+    reference, valid = _intake_check(lot_reference=lot_reference, rows=rows, lot_fields=lot_fields,
+                                     allow_costs=allow_costs)
+    if dry_run:
+        return Lot.objects.filter(reference=reference).first() or lot_validate(reference=reference,
+                                                                               **(lot_fields or {})), []
     label = actor_label_for(actor, actor_label)
     with transaction.atomic():
         lot = Lot.objects.select_for_update().filter(reference=reference).first()
         if lot is None:
             lot = lot_create(reference=reference, **(lot_fields or {}))
-        if dry_run:
-            transaction.set_rollback(True)
-            return lot, []
         now = timezone.now()
         tags = asset_tags_generate(len(valid))
         units = [

@@ -17,21 +17,28 @@ LOT_FIELDS = ("supplier", "purchased_on", "total_cost", "currency", "notes")
 LOT_UPDATE_FIELDS = ("reference", *LOT_FIELDS)
 
 
-def _validated(lot: Lot) -> Lot:
+def _validated(lot: Lot, *, unique: bool = True) -> Lot:
     try:
-        lot.full_clean()
+        lot.full_clean(validate_unique=unique, validate_constraints=unique)
     except ValidationError as exc:
         raise InvalidInput(exc.message_dict) from None
     return lot
 
 
-def lot_create(*, reference: str, **fields) -> Lot:
-    """A new lot. `demo=True` marks a demonstration lot (only code sets it: no face offers it)."""
+def lot_validate(*, reference: str, **fields) -> Lot:
+    """The lot these fields make, checked as lot_create checks it (all but the reference's uniqueness) and not
+    saved: what a dry run answers with, and how an intake into an existing lot still checks the fields it got."""
     fields.setdefault("currency", settings.REFURB_DEFAULT_CURRENCY)
     unknown = set(fields) - {*LOT_FIELDS, "demo"}
     if unknown:
         raise InvalidInput({f: ["unknown lot field"] for f in sorted(unknown)})
-    lot = _validated(Lot(reference=(reference or "").strip(), **{k: v for k, v in fields.items() if v is not None}))
+    return _validated(Lot(reference=(reference or "").strip(), **{k: v for k, v in fields.items() if v is not None}),
+                      unique=False)
+
+
+def lot_create(*, reference: str, **fields) -> Lot:
+    """A new lot. `demo=True` marks a demonstration lot (only code sets it: no face offers it)."""
+    lot = _validated(lot_validate(reference=reference, **fields))
     lot.save()
     return lot
 

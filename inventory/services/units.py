@@ -41,18 +41,23 @@ def asset_tags_generate(count: int) -> list[str]:
 
 def json_text_problem(value) -> str:
     """Why a JSON value cannot be stored as text in every database we support, or "" if it can.
-    (PostgreSQL's jsonb refuses NUL characters and unpaired surrogates.)"""
-    if isinstance(value, dict):
-        return next((p for k, v in value.items() for p in (json_text_problem(k), json_text_problem(v)) if p), "")
-    if isinstance(value, list):
-        return next((p for item in value if (p := json_text_problem(item))), "")
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "text must not contain NUL characters"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "text must be valid Unicode (unpaired surrogate)"
+    (PostgreSQL's jsonb refuses NUL characters and unpaired surrogates.) Walks with a stack, not recursion, so a
+    value nested thousands deep is checked like any other (its depth is the serializers' to refuse)."""
+    stack, seen = [value], set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            if id(item) in seen:  # a value built in code may refer to itself; JSON cannot
+                continue
+            seen.add(id(item))
+            stack.extend([*item.keys(), *item.values()] if isinstance(item, dict) else item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "text must not contain NUL characters"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text must be valid Unicode (unpaired surrogate)"
     return ""
 
 

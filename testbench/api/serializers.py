@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from inventory.choices import UnitState
 from inventory.models import Unit
+from inventory.validators import BLOCK_TEXT
 
 from ..choices import RunState
 from ..models import Bench, BenchSlot, CheckResultRecord, TestRun
@@ -109,4 +110,4 @@ class RunQueueSerializer(serializers.Serializer):
 class RunCancelSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=[UnitState.QUEUED, UnitState.ON_HOLD], default=UnitState.QUEUED,
                                  help_text="Where the card goes: back in the queue, or on hold")
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, validators=[BLOCK_TEXT])

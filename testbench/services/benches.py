@@ -15,6 +15,7 @@ from inventory.errors import DomainError, IntakeRejected, InvalidInput
 from inventory.lifecycle import allowed_targets
 from inventory.models import Unit
 from inventory.services import CatalogIndex, IntakeRow, intake_import, unit_stated_fields_check
+from inventory.validators import serial_lookup_key
 
 from ..models import Bench, BenchSlot
 from ..reference import board_vendor_for
@@ -65,7 +66,7 @@ def unit_for_device(*, identity: dict, bench: Bench, require_testable: bool = Tr
     """The unit a seated card is: by NVML UUID (recorded at its first run), else by board serial; a card no unit
     claims is taken in (to `intake_lot`, else a lot named after the bench). Returns (unit, taken_in). Raises
     BenchRefused if the card cannot be taken in or (with require_testable) cannot be queued."""
-    serial = (identity.get("serial") or "").strip().upper()
+    serial = serial_lookup_key(identity.get("serial") or "")  # as intake stored it
     unit = Unit.objects.select_related("gpu_model").filter(nvml_uuid=identity["uuid"]).first()
     if unit is None and serial:
         matches = list(Unit.objects.select_related("gpu_model").filter(serial=serial)[:3])

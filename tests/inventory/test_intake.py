@@ -265,7 +265,8 @@ def _subprocess_env():
 
 @pytest.mark.django_db
 def test_control_characters_in_notes_are_refused_but_line_breaks_kept(catalog):
-    assert rejected(HEADER + 'RTX 3080,MSI,N-1,,"bad\x00note",,,\n') == [(2, "notes", "contains control characters")]
+    assert rejected(HEADER + 'RTX 3080,MSI,N-1,,"bad\x00note",,,\n') == [
+        (2, "notes", "contains U+0000 NULL (a control character) at character 4")]
     _, units = intake_import(lot_reference="LOT-N", rows=intake_parse_csv(HEADER + 'RTX 3080,MSI,N-2,,"a\nb",,,\n'))
     assert units[0].notes == "a\nb"
 

@@ -1,28 +1,38 @@
 """python manage.py intake --lot REF (--csv FILE | --model … --vendor … --serial …): take cards into a lot."""
 
+from argparse import ArgumentTypeError
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from inventory.errors import IntakeRejected, InvalidInput
-from inventory.services import IntakeRow, intake_import, intake_read_csv, lot_cost_warnings
+from inventory.services import IntakeRow, intake_import, intake_read_upload, lot_cost_warnings
 from inventory.services.intake import SERIAL_MISSING
+from inventory.validators import money_parse
+
+# Argument types raise ArgumentTypeError, which argparse reports as a usage error (exit status 2); a CommandError
+# raised while the arguments are parsed would escape as a traceback.
 
 
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"--purchased-on {text!r} is not a date (YYYY-MM-DD)") from None
+        raise ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _money(text: str) -> Decimal:
     try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise CommandError(f"--total-cost {text!r} is not a number") from None
+        return money_parse(text)
+    except ValueError as exc:
+        raise ArgumentTypeError(str(exc)) from None
+
+
+# How the lot's fields are spelled on this command line, for messages about them.
+_LOT_OPTIONS = {"supplier": "--supplier", "purchased_on": "--purchased-on", "total_cost": "--total-cost",
+                "currency": "--currency", "reference": "--lot", "lot": "--lot"}
 
 
 class Command(BaseCommand):
@@ -53,7 +63,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         rows = self._rows(opts)
-        lot_fields = {k: opts[k] for k in ("supplier", "purchased_on", "total_cost", "currency") if opts[k]}
+        lot_fields = {k: opts[k] for k in ("supplier", "purchased_on", "total_cost", "currency")
+                      if opts[k] not in (None, "")}
         try:
             lot, units = intake_import(lot_reference=opts["lot"], rows=rows, lot_fields=lot_fields,
                                        actor_label="cli", source="cli", dry_run=opts["dry_run"])
@@ -61,7 +72,8 @@ class Command(BaseCommand):
             raise CommandError(f"{opts['csv'] or 'card'} rejected, nothing imported:\n" + "\n".join(
                 f"  {e}" for e in exc.errors)) from None
         except InvalidInput as exc:
-            raise CommandError("\n".join(f"{key}: {' '.join(msgs)}" for key, msgs in exc.errors.items())) from None
+            raise CommandError("nothing imported:\n" + "\n".join(
+                f"  {_LOT_OPTIONS.get(key, key)}: {' '.join(msgs)}" for key, msgs in exc.errors.items())) from None
         if opts["dry_run"]:
             self.stdout.write(self.style.SUCCESS(f"{len(rows)} card(s) checked: no errors. Nothing imported."))
             return
@@ -78,11 +90,10 @@ class Command(BaseCommand):
             raise CommandError("give either --csv or single-card flags, not both")
         if opts["csv"]:
             try:
-                content = opts["csv"].read_bytes()
+                with opts["csv"].open("rb") as handle:
+                    sheet = intake_read_upload(handle)  # its size is checked before it is read
             except OSError as exc:
                 raise CommandError(f"cannot read {opts['csv']}: {exc.strerror}") from None
-            try:
-                sheet = intake_read_csv(content)
             except IntakeRejected as exc:
                 raise CommandError(f"{opts['csv']} rejected, nothing imported:\n" + "\n".join(
                     f"  {e}" for e in exc.errors)) from None
