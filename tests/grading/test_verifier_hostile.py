@@ -1,5 +1,6 @@
-"""What a verifier must not accept (issue 11): ambiguous JSON, malformed attachments — through verify_certificate
-offline (--keys) and online, the verify page and API — and a fuzz of the offline verifier over envelope shapes."""
+"""What a verifier must not accept (issue 11): printed pages painted over, ambiguous JSON, malformed attachments —
+through verify_certificate offline (--keys) and online, the verify page and API — and a fuzz of the offline
+verifier over envelope shapes."""
 
 import io
 import json
@@ -10,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
 
 from grading.models import Certificate
 from grading.pdf import ATTACHMENT_NAME
@@ -49,6 +50,169 @@ def with_attachments(original: bytes, *attachments: bytes) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def painted_over(original: bytes, html_boxes: str, page: int = 0) -> bytes:
+    """`original` with an overlay merged onto a page, as a forger would with pypdf: the overlay's content appended
+    as another content stream. `html_boxes`: absolutely placed boxes, in pt from the top left."""
+    from weasyprint import HTML
+
+    overlay = HTML(string=f"<style>@page {{ size: A4; margin: 0 }} div {{ position: absolute; background: white; "
+                          f"font: bold 22pt sans-serif }}</style>{html_boxes}").write_pdf()
+    writer = PdfWriter(clone_from=io.BytesIO(original))
+    writer.pages[page].merge_page(PdfReader(io.BytesIO(overlay)).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+BADGE = '<div style="left: 455pt; top: 40pt; width: 105pt; height: 60pt">F-A</div>'
+BANNER = '<div style="left: 40pt; top: 112pt; width: 520pt; height: 48pt"></div>'
+MODEL = '<div style="left: 40pt; top: 55pt; width: 300pt; height: 26pt; font-size: 16pt">NVIDIA RTX 4090</div>'
+
+
+# --- 1. printed pages painted over ------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_a_genuine_file_verifies_online_and_offline_byte_for_byte(genuine, tmp_path):
+    _, original, _, keys = genuine
+    status, out = verify(tmp_path, original, "--keys", keys)
+    assert status == 0 and "identical, byte for byte" in out, out
+    status, out = verify(tmp_path, original)
+    assert status == 0 and "the file is the PDF the issuer rendered" in out, out
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("boxes, what", [(BADGE, "grade badge"), (BANNER, "simulated-card banner"),
+                                         (MODEL, "model name")], ids=["badge", "banner", "model"])
+def test_pages_painted_over_are_not_the_issuers(genuine, tmp_path, boxes, what):
+    certificate, original, _, keys = genuine
+    forged = painted_over(original, boxes)
+    # The printed facts are all still in the text layer: only the pages' comparison sees the paint.
+    status, out = verify(tmp_path, forged, "--keys", keys)
+    assert status == 1 and "the printed pages are not the issuer's" in out, (what, out)
+    assert "page 1: added filled shape" in out
+    assert "printed page: the" not in out  # the id, serial and grade are still somewhere in the text
+    status, out = verify(tmp_path, forged)
+    assert status == 1 and "the printed pages are not the issuer's" in out and "SHA-256" in out, (what, out)
+    assert "page 1: added filled shape" in out  # compared with the issuer's copy, to say what changed
+
+
+@pytest.mark.django_db
+def test_added_text_is_named(genuine, tmp_path):
+    _, original, _, keys = genuine
+    status, out = verify(tmp_path, painted_over(original, BADGE), "--keys", keys)
+    assert status == 1 and "added text 'F-A'" in out, out
+
+
+def edited_in_place(original: bytes, old: bytes, new: bytes) -> bytes:
+    """`original` with its first page's own content stream edited (the first `old` replaced by `new`)."""
+    from pypdf.generic import DecodedStreamObject
+
+    writer = PdfWriter(clone_from=io.BytesIO(original))
+    page = writer.pages[0]
+    content = page.get_contents().get_data()
+    assert old in content
+    stream = DecodedStreamObject()
+    stream.set_data(content.replace(old, new, 1))
+    page.replace_contents(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_edits_inside_the_issuers_own_drawing_are_not_the_issuers(genuine, tmp_path):
+    """No overlay: the page's own operations changed (the badge left unpainted, its colour changed), an annotation
+    laid over the badge, and an operation no renderer writes."""
+    from pypdf.annotations import FreeText
+
+    _, original, _, keys = genuine
+    writer = PdfWriter(clone_from=io.BytesIO(original))
+    writer.add_annotation(page_number=0, annotation=FreeText(text="F-A", rect=(455, 742, 560, 800),
+                                                              background_color="ffffff"))
+    annotated = io.BytesIO()
+    writer.write(annotated)
+    cases = {
+        "badge unpainted": (edited_in_place(original, b"re\nf\n", b"re\nn\n"), "missing filled shape"),
+        "badge recoloured": (edited_in_place(original, b" rg\n", b" rg 1 0 0 rg\n"), "added filled shape"),
+        "annotation": (annotated.getvalue(), "added annotation /FreeText"),
+        "malformed": (edited_in_place(original, b"\nq\n", b"\nq\n1 2 cm\n"), "added malformed cm"),
+    }
+    for case, (data, said) in cases.items():
+        status, out = verify(tmp_path, data, "--keys", keys)
+        assert status == 1 and "the printed pages are not the issuer's" in out and said in out, (case, out)
+
+
+@pytest.mark.django_db
+def test_a_file_changed_outside_its_pages(genuine, tmp_path):
+    """Metadata edited: offline the pages are still the issuer's (exit 0, saying so); online the file is not the
+    issuer's file (exit 1)."""
+    _, original, _, keys = genuine
+    writer = PdfWriter(clone_from=io.BytesIO(original))
+    writer.add_metadata({"/Subject": "GeForce RTX 4090: F-A"})
+    out_bytes = io.BytesIO()
+    writer.write(out_bytes)
+    edited = out_bytes.getvalue()
+    status, out = verify(tmp_path, edited, "--keys", keys)
+    assert status == 0 and "differs only outside its pages" in out, out
+    status, out = verify(tmp_path, edited)
+    assert status == 1 and "the printed pages are not the issuer's" in out, out
+
+
+@pytest.mark.django_db
+def test_another_renderer_is_not_called_tampering_nor_verified(genuine, tmp_path, monkeypatch):
+    """A renderer that draws the page otherwise (here: a heavier rule under the headings, as another WeasyPrint
+    might) cannot confirm the pages offline: exit 2, saying to verify online. The same difference under the same
+    renderer's name and fonts is an edit: exit 1."""
+    import grading.pdf
+
+    _, original, _, keys = genuine
+    render = grading.pdf.render_to_string
+    monkeypatch.setattr(grading.pdf, "render_to_string", lambda *a, **k: render(*a, **k).replace(
+        "</style>", "h2 { border-bottom-width: 2pt }</style>"))
+    status, out = verify(tmp_path, original, "--keys", keys)
+    assert status == 1 and "the printed pages are not the issuer's" in out, out
+    monkeypatch.setattr(grading.pdf.renderer, "text", "refurb (WeasyPrint 99.0, Pango 2.0.0, fonts subset by "
+                                                      "HarfBuzz)")
+    status, out = verify(tmp_path, original, "--keys", keys)
+    assert status == 2 and "could not be confirmed offline" in out and "WeasyPrint 99.0" in out, out
+    assert "verify it online" in out
+    # Even so, an overlay (everything the issuer drew, and more) is still called what it is.
+    status, out = verify(tmp_path, painted_over(original, BADGE), "--keys", keys)
+    assert status in (1, 2) and "verified" not in out.splitlines()[-1]
+
+
+@pytest.mark.django_db
+def test_old_schemas_verify_their_signature_but_not_their_pages_offline(genuine, tmp_path):
+    from grading.keys import signing_key_for_issue
+    from grading.services.documents import certificate_render
+
+    certificate, _, _, keys = genuine
+    payload = json.loads(json.dumps(certificate.payload))
+    payload["schema"] = "refurb-certificate/2"
+    del payload["test"]["thermal"]
+    canonical, signature = signing_key_for_issue().sign(payload)
+    Certificate.objects.filter(pk=certificate.pk).update(payload=payload, canonical=canonical.decode(),
+                                                         signature=signature, pdf_sha256="")
+    certificate_render(certificate.pk)
+    certificate.refresh_from_db()
+    original = certificate.pdf.open("rb").read()
+    status, out = verify(tmp_path, original, "--keys", keys)
+    assert status == 2 and "signature: good" in out and "can only be confirmed online" in out, out
+    status, out = verify(tmp_path, original)
+    assert status == 0 and "the file is the PDF the issuer rendered" in out, out
+    status, out = verify(tmp_path, painted_over(original, BADGE))
+    assert status == 1 and "the printed pages are not the issuer's" in out, out
+
+
+@pytest.mark.django_db
+def test_online_a_record_not_yet_rendered_is_rendered_first(genuine, tmp_path):
+    certificate, original, _, _ = genuine
+    Certificate.objects.filter(pk=certificate.pk).update(pdf="", pdf_sha256="")
+    status, out = verify(tmp_path, original)
+    assert status == 0 and "the file is the PDF the issuer rendered" in out, out
+    assert Certificate.objects.get(pk=certificate.pk).pdf_sha256
 
 
 # --- 2. ambiguous JSON --------------------------------------------------------------------------------------------
@@ -128,6 +292,18 @@ def test_malformed_attachments_exit_2_with_one_line(genuine, tmp_path):
         for args in (("--keys", keys), ()):
             status, out = verify(tmp_path, with_attachments(original, attachment), *args)
             assert status == 2 and "refurb-certificate.json" in out and "Traceback" not in out, (case, out)
+
+
+@pytest.mark.django_db
+def test_a_file_of_many_pages_is_not_read_through(genuine, tmp_path):
+    _, original, _, keys = genuine
+    writer = PdfWriter(clone_from=io.BytesIO(original))
+    for _ in range(20):
+        writer.add_blank_page()
+    many = io.BytesIO()
+    writer.write(many)
+    status, out = verify(tmp_path, many.getvalue(), "--keys", keys)
+    assert status == 2 and "22 page(s)" in out, out
 
 
 @pytest.mark.django_db
