@@ -252,7 +252,11 @@ def envelope_from_attachment(data: bytes, *, name: str) -> dict:
     document = strict_json(data, what=what)
     if not isinstance(document, dict):
         raise NotACertificate(f"{what} is {_kind(document)}, not an object")
-    problem = shape_problem(document, ENVELOPE, "envelope") or payload_shape_problem(document["payload"])
+    # The envelope is not signed: a member the issuer never writes could only say what the signature does not.
+    unknown = sorted(set(document) - set(ENVELOPE))
+    problem = (shape_problem(document, ENVELOPE, "envelope")
+               or (f"envelope.{unknown[0][:40]} is not a member of a certificate envelope" if unknown else "")
+               or payload_shape_problem(document["payload"]))
     if problem:
         raise NotACertificate(f"{what} is not a certificate envelope: {problem}")
     if document["alg"] != ALGORITHM:

@@ -282,6 +282,7 @@ def _malformed(envelope: dict) -> dict[str, bytes]:
         "not JSON": b"{'payload': 1}",
         "empty": b"",
         "another algorithm": changed(("alg",), "none"),
+        "a member no envelope has": json.dumps({**envelope, "note": "regraded F-A by the issuer"}).encode(),
     }
 
 
@@ -366,6 +367,26 @@ def _substitute(envelope, path, value):
     return copy
 
 
+def means_the_genuine_envelope(attachment: bytes, envelope: dict) -> bool:
+    """The test's own oracle: the attachment is JSON with no key twice and no NaN or Infinity, and holds the
+    genuine envelope's values (formatting, key order and the spelling of a number may differ)."""
+    twice = []
+
+    def pairs(items):
+        if len({key for key, _ in items}) != len(items):
+            twice.append(items)
+        return dict(items)
+
+    def constant(name):
+        raise ValueError(name)
+
+    try:
+        document = json.loads(attachment, object_pairs_hook=pairs, parse_constant=constant)
+    except (ValueError, RecursionError):
+        return False
+    return not twice and document == envelope
+
+
 @st.composite
 def hostile_attachments(draw, envelope):
     """Attachment bytes: the genuine envelope with a random JSON value at a random path, then perhaps a key
@@ -404,7 +425,7 @@ def test_fuzz_the_offline_verifier(genuine):
     genuine_canonical = canonicalize(envelope["payload"])
     seen = {"refused": 0, "checked": 0}
 
-    @settings(max_examples=150, deadline=None, derandomize=CI,
+    @settings(max_examples=100, deadline=None, derandomize=CI,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                      HealthCheck.data_too_large])
     @given(hostile_attachments(envelope))
@@ -418,8 +439,8 @@ def test_fuzz_the_offline_verifier(genuine):
         result = check_pdf(CertificateFile(data=original, envelope=parsed, text=text), ring, record=None,
                            online=False)
         if result.exit_status == 0:
+            assert means_the_genuine_envelope(attachment, envelope)
             assert canonicalize(parsed["payload"]) == genuine_canonical
-            assert (parsed["signature"], parsed["kid"]) == (envelope["signature"], envelope["kid"])
 
     check()
     assert seen["refused"] and seen["checked"]  # both sides were reached
@@ -430,7 +451,6 @@ def test_fuzz_verify_certificate_end_to_end(genuine, tmp_path):
     """A few random envelopes embedded in the genuine PDF and run through the command: only CommandError comes out,
     and exit 0 only where the envelope is the genuine one."""
     _, original, envelope, keys = genuine
-    genuine_canonical = canonicalize(envelope["payload"])
 
     @settings(max_examples=12, deadline=None, derandomize=CI,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
@@ -439,7 +459,6 @@ def test_fuzz_verify_certificate_end_to_end(genuine, tmp_path):
     def check(attachment):
         status, out = verify(tmp_path, with_attachments(original, attachment), "--keys", keys)
         if status == 0:
-            document = json.loads(attachment)
-            assert canonicalize(document["payload"]) == genuine_canonical, out
+            assert means_the_genuine_envelope(attachment, envelope), out
 
     check()
