@@ -119,8 +119,8 @@ def strict_json(data: bytes, *, what: str):
 # let be), ListOf or MapOf. None stands for null.
 
 NUMBER = "number"
-# Lists of plain values are checked by their items' exact types in one pass: the thermal series are hundreds of
-# numbers, checked on every verify page view. (bool is not a number here; nor are subclasses, which JSON never gives.)
+# Lists of plain values are checked by their items' exact types in one pass, since the thermal series are hundreds
+# of numbers. (bool is not a number here; nor are subclasses, which JSON never gives.)
 _FLAT = {NUMBER: frozenset({int, float}), "number or null": frozenset({int, float, type(None)})}
 
 
