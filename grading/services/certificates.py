@@ -13,12 +13,14 @@ from inventory.choices import EventKind, UnitState
 from inventory.errors import InvalidInput
 from inventory.lifecycle import CERTIFICATE_REVOKED_ON, CERTIFICATE_SURVIVES, Mover
 from inventory.models import Unit
+from inventory.roles import ADMIN
 from inventory.services import unit_event_record, unit_transition
 from inventory.validators import serial_lookup_key
 
 from ..keys import signing_key_for_issue
 from ..models import Certificate, CertificateStatus, FunctionalGrade
 from ..payload import build_payload
+from .documents import telemetry_columns
 from .grades import grade_current
 
 # Crockford's base32 (no I, L, O, U): read off paper without confusion. 28 characters = 140 random bits.
@@ -45,8 +47,8 @@ def verify_url(public_id: str) -> str:
 def _override_facts(grade) -> dict | None:
     if not grade.is_override:
         return None
-    return {"measured_grade": grade.overrides.functional, "reason": grade.override_reason,
-            "by": grade.graded_by.get_username() if grade.graded_by_id else "admin",
+    # By role, not by name: a certificate is public, and only the admin role may override (the event names who).
+    return {"measured_grade": grade.overrides.functional, "reason": grade.override_reason, "by": ADMIN,
             "at": grade.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
@@ -73,7 +75,7 @@ def certificate_issue(*, unit: Unit, actor=None, actor_label: str = "") -> Certi
         payload = build_payload(
             public_id=public_id, issued_at=issued_at, issuer=settings.REFURB_ISSUER, verify_url=verify_url(public_id),
             unit=locked, run=run, grade=grade, results=results, override=_override_facts(grade),
-            supersedes=previous.public_id if previous else None)
+            supersedes=previous.public_id if previous else None, telemetry=telemetry_columns(run.pk))
         canonical, signature = key.sign(payload)
         if previous is not None and previous.status == CertificateStatus.VALID:
             # The lifecycle marks a certificate when its card leaves certified, so a graded card has none valid;

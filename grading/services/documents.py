@@ -11,11 +11,17 @@ from django.utils import timezone
 from testbench.models import RunTelemetry
 
 from ..models import Certificate
+from ..payload import schema_version
 from ..pdf import certificate_pdf
 
 
+def telemetry_columns(run_id: int) -> dict | None:
+    return RunTelemetry.objects.filter(run_id=run_id).values_list("columns", flat=True).first()
+
+
 def certificate_pdf_bytes(certificate: Certificate) -> bytes:
-    columns = RunTelemetry.objects.filter(run_id=certificate.run_id).values_list("columns", flat=True).first()
+    """The certificate's PDF. Schema 3 draws everything from the payload; older schemas chart the run's telemetry."""
+    columns = telemetry_columns(certificate.run_id) if schema_version(certificate.payload) < 3 else None
     return certificate_pdf(certificate, telemetry_columns=columns)
 
 

@@ -53,24 +53,65 @@ def retest(unit, report):
 
 
 @pytest.mark.django_db
-def test_issuing_signs_the_grade_and_certifies_the_card(make_units, reports):
-    unit, certificate = certified(make_units, reports["healthy"], supplier="Zqx7 Secret Mining Co",
-                                  total_cost="48213.77", notes="internal-lot-note-Kv93")
+def test_issuing_signs_the_grade_and_certifies_the_card_and_says_nothing_internal(make_units, reports, client):
+    """Values planted in every internal field a certificate is built near (the lot, the bench host, its worker, the
+    card's slot, what the worker wrote as software, the admin who overrode the grade) appear on no public face."""
+    from django.contrib.auth import get_user_model
+
+    from grading.services import grade_override
+    from inventory.services import inspection_record
+
+    (unit,) = make_units(1, lot="LEAK1", supplier="Zqx7 Secret Mining Co", total_cost="48213.77",
+                         notes="internal-lot-note-Kv93")
+    inspection_record(unit=unit, cosmetic_grade="A", fan_condition="ok")
+    bench = Bench.objects.create(name="bnchqx71", worker="wrkqx72@hostqx73.lan", simulated=True)
+    run = run_create(unit=unit, plan="quick", bench=bench, device_label="slotqx74")
+    report = reports["healthy"]
+    # A host name where a version belongs, one inside a version, and a member no certificate has.
+    software = {"refurb": "0.1.0", "torch": "2.3.0+cpu", "driver": "hostqx73", "cuda": "12.1-bnchqx71",
+                "host": "hostqx73.lan"}
+    run = run_start(run=run, identity=report.identity, software=software, worker="wrkqx72@hostqx73.lan")
+    run_finish(run=run, report=report)
+    measured = unit_grade(unit=unit)
+    admin = get_user_model().objects.create_user(username="admqx75", password=None, is_staff=True)
+    grade_override(unit=unit, functional="F-B", reason="fan bearing audible at idle", actor=admin)
+    certificate = certificate_issue(unit=unit, actor=admin)
+    certificate_render(certificate.pk)
+    certificate.refresh_from_db()
+    unit.refresh_from_db()
+
     assert unit.state == UnitState.CERTIFIED
     event = UnitEvent.objects.filter(unit=unit).latest("id")
     assert event.to_state == UnitState.CERTIFIED and certificate.printed_id in event.reason
     assert len(certificate.public_id) == 28 and certificate.printed_id.count("-") == 6
     payload = certificate.payload
+    assert payload["schema"] == "refurb-certificate/3"
     assert payload["id"] == certificate.public_id and payload["card"]["serial"] == unit.serial
-    assert payload["grade"]["functional"] == "F-A" and payload["grade"]["override"] is None
+    assert payload["grade"]["functional"] == "F-B" and payload["grade"]["override"] == {
+        "measured_grade": measured.functional, "reason": "fan bearing audible at idle", "by": "admin",
+        "at": payload["grade"]["override"]["at"]}
+    assert payload["test"]["software"] == {"refurb": "0.1.0", "torch": "2.3.0+cpu", "driver": None, "cuda": None}
     assert payload["verify_url"] == f"https://certs.example.test/verify/{certificate.public_id}/"
     assert {c["name"] for c in payload["test"]["checks"]} >= {"vram", "compute", "performance", "thermal"}
     assert payload["ai_readiness"]["largest_model_billions"]["int4"] > 10
-    text = json.dumps(payload)
+    text, envelope = pdf_of(certificate)
+    faces = {
+        "payload": json.dumps(payload),
+        "PDF text": text,
+        "PDF attachment": json.dumps(envelope),
+        "verify page": client.get(f"/verify/{certificate.public_id}/").content.decode(),
+        "API": client.get(f"/api/certificates/{certificate.public_id}/verify/").content.decode(),
+    }
+    assert "Grade overridden by admin on" in " ".join(text.split())  # the role, where the admin's name was
+    assert "overridden by an admin" in faces["verify page"]
     # Values no measurement can produce: a figure such as 0.0999 TFLOP/s once matched a cost of "999".
-    for internal in ("Zqx7 Secret Mining Co", "48213.77", "48213", "internal-lot-note-Kv93", "\"lot", "cost",
-                     "supplier", "notes", "grading-bench", "\"bench"):
-        assert internal not in text
+    planted = ("Zqx7 Secret Mining Co", "48213.77", "48213", "internal-lot-note-Kv93", "bnchqx71", "wrkqx72",
+               "hostqx73", "slotqx74", "admqx75")
+    for face, shown in faces.items():
+        for internal in planted:
+            assert internal.lower() not in shown.lower(), f"{internal} on the {face}"
+    for internal in ("\"lot", "cost", "supplier", "notes", "grading-bench", "\"bench", "\"worker\"", "\"host\""):
+        assert internal not in faces["payload"]
     key = PublishedKey.objects.get()
     assert certificate.key_id == key.key_id and key.retired_at is None
 
@@ -471,3 +512,46 @@ def test_grades_stored_with_condition_names_are_restated_with_ids(make_units, re
     migration.restate(apps, None)
     grade.refresh_from_db()
     assert grade.marketplace["ebay"]["id"] == 2010
+
+
+def test_the_thermal_series_is_short_rounded_and_measured():
+    from grading.payload import THERMAL_POINTS, thermal_series
+
+    times = [1000.0 + 0.5 * i for i in range(1001)]  # a bench's monotonic clock, not time since the soak began
+    columns = {"time": times, "gpu_temp_c": [40 + i / 7 for i in range(1001)], "power_w": [float("nan")] * 1001,
+               "sm_clock_mhz": [1800.123456] * 1000 + [None], "fan_speed_pct": [55] * 1001}
+    series = thermal_series(columns)
+    assert set(series) == {"time_s", "gpu_temp_c", "sm_clock_mhz"}  # no readings of power, no fans charted
+    assert len(series["time_s"]) == len(series["gpu_temp_c"]) == THERMAL_POINTS
+    assert series["time_s"][0] == 0 and series["time_s"][-1] == 500  # first and last reading kept
+    assert series["sm_clock_mhz"][0] == 1800 and series["sm_clock_mhz"][-1] is None
+    picked = [round(t * 2) for t in series["time_s"]]
+    assert all(series["gpu_temp_c"][k] == float(f"{40 + i / 7:.4g}") for k, i in enumerate(picked))  # as measured
+    short = {"time": times[:50], "gpu_temp_c": list(range(50))}
+    assert len(thermal_series(short)["time_s"]) == 50
+    assert thermal_series({}) is None and thermal_series({"time": [1.0], "gpu_temp_c": [50]}) is None
+
+
+@pytest.mark.django_db
+def test_a_schema_3_pdf_is_drawn_from_its_signed_payload_alone(make_units, reports, client):
+    """Anyone holding the PDF's attachment can draw it again: the same bytes, whatever order the payload's keys
+    come in and whatever telemetry the issuer holds. A schema-2 payload still charts the run's telemetry."""
+    from grading.pdf import SignedCertificate, certificate_pdf
+    from grading.signing import canonicalize
+    from testbench.models import RunTelemetry
+
+    _, certificate = certified(make_units, reports["healthy"])
+    stored = certificate.pdf.open("rb").read()
+    text, envelope = pdf_of(certificate)
+    assert "Thermal soak" in text and 2 <= len(certificate.payload["test"]["thermal"]["time_s"]) <= 120
+    # Keys in reverse order (a payload read back from jsonb or from the attachment is ordered otherwise).
+    reordered = json.loads(canonicalize(envelope["payload"]), object_pairs_hook=lambda pairs: dict(pairs[::-1]))
+    redrawn = certificate_pdf(SignedCertificate(payload=reordered, signature=envelope["signature"],
+                                                key_id=envelope["kid"]))
+    assert redrawn == stored
+    other = {"time": [0, 1, 2], "gpu_temp_c": [90, 95, 99], "power_w": [300, 320, 310]}
+    assert certificate_pdf(certificate, telemetry_columns=other) == stored
+    older = SignedCertificate(payload={**certificate.payload, "schema": "refurb-certificate/2"},
+                              signature=certificate.signature, key_id=certificate.key_id)
+    columns = RunTelemetry.objects.get(run=certificate.run).columns
+    assert certificate_pdf(older, telemetry_columns=other) != certificate_pdf(older, telemetry_columns=columns)
