@@ -22,7 +22,8 @@ __all__ = ["AmbiguousJson", "NotACertificate", "PdfCheck", "certificate_file_rea
 STATUS_SENTENCES = {
     CertificateStatus.VALID: "This certificate is valid.",
     CertificateStatus.REVOKED: "This certificate was revoked.",
-    CertificateStatus.SUPERSEDED: "This certificate was superseded: the card was tested and graded again.",
+    # Superseded as soon as the card goes back for a retest (inventory.lifecycle), before any newer certificate.
+    CertificateStatus.SUPERSEDED: "This certificate was superseded: the card went back for work or a new test.",
 }
 
 

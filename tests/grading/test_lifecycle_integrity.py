@@ -37,6 +37,12 @@ from testbench.services.benches import unit_identity_record
 S = UnitState
 
 
+def new_url(certificate):
+    from grading.services import verify_url
+
+    return verify_url(certificate.public_id)
+
+
 def move(client, unit, to, reason="because"):
     return client.post(f"/api/units/{unit.pk}/transition/", {"to": to, "reason": reason}, format="json")
 
@@ -102,6 +108,8 @@ def test_a_revoked_certificate_stops_the_sale_until_a_new_one_follows_a_new_run(
     old.refresh_from_db()
     assert new.payload["supersedes"] == old.public_id and old.superseded_by_id == new.pk
     assert old.status == CertificateStatus.REVOKED and old.status_reason == "serial sticker found to be forged"
+    page = client_for().get(reverse("certificate-verify-page", args=[old.public_id])).content.decode()
+    assert "serial sticker found to be forged" in page and f'href="{new_url(new)}"' in page
     for target in ("listed", "sold"):
         assert move(client, unit, target).status_code == 200
 
