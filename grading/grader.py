@@ -159,7 +159,7 @@ def grade_results(results: list[dict], *, reference, cosmetic: str = "", identit
             reasons.append(Reason(code, name, FAIL, status, "a finished check",
                                   f"{name}: {'the card stopped answering' if code == 'device_lost' else summary}"))
         elif name == "performance":
-            reasons += _performance(result, policy) if status != "error" else []
+            reasons += _performance(result, policy)
         elif name == "vram":
             reasons += _vram(result)
         elif name == "thermal":

@@ -5,6 +5,11 @@ from __future__ import annotations
 from .models import Certificate, Grade
 
 
+def grade_current(unit) -> Grade | None:
+    """The card's current grade: its newest (an override is newer than the grade it overrides)."""
+    return unit.grades.order_by("-created_at", "-id").first()
+
+
 def unit_grading_record(unit_id: int) -> dict:
     """What the lifecycle needs to know of a card's grade and certificate (inventory.lifecycle.CardRecord): when
     the run its current grade came from finished, and its current certificate's status ("" if never certified)."""

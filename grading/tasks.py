@@ -8,6 +8,6 @@ from .services.documents import certificate_render
 
 
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def render_certificate_pdf(certificate_id: int) -> str:
+def certificate_pdf_render_task(certificate_id: int) -> str:
     """Render (or re-render) a certificate's PDF and store it with its SHA-256."""
     return certificate_render(certificate_id).pdf_sha256

@@ -20,15 +20,12 @@ class UnitState(models.TextChoices):
     SCRAPPED = "scrapped", "Scrapped"
 
 
-# States in which a card sits on (or is bound for) a test bench.
-BENCH_STATES = frozenset({UnitState.QUEUED, UnitState.TESTING})
-# States from which nothing leads on.
-TERMINAL_STATES = frozenset({UnitState.SCRAPPED})
 # States in which a reason must be given, because someone will later ask why.
 class EventKind(models.TextChoices):
     """What a unit event records. Most are lifecycle moves; the others leave the state as it was."""
 
     TRANSITION = "transition", "state change"
+    GRADE_RECORDED = "grade_recorded", "graded"
     GRADE_OVERRIDE = "grade_override", "grade overridden"
     CERTIFICATE_REVOKED = "certificate_revoked", "certificate revoked"
     CERTIFICATE_SUPERSEDED = "certificate_superseded", "certificate superseded"

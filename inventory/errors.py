@@ -23,6 +23,10 @@ class IllegalTransition(DomainError):
         super().__init__(f"cannot move a unit from {from_state!r} to {to_state!r}{because}; allowed: {allowed_text}")
 
 
+class Conflict(DomainError):
+    """The request was made against something that has changed since (answered 409): reload and decide again."""
+
+
 class InvalidInput(DomainError):
     """Bad values, keyed by field name, like a form's errors."""
 

@@ -210,7 +210,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-runs": {"task": "testbench.tasks.sweep_stale_runs",
+    "sweep-stale-runs": {"task": "testbench.tasks.runs_sweep_task",
                          "schedule": float(env_int("REFURB_SWEEP_INTERVAL_S", 10) or 10)},
 }
 

@@ -16,8 +16,6 @@ class RunState(models.TextChoices):
 ACTIVE_RUN_STATES = frozenset({RunState.QUEUED, RunState.RUNNING})
 # Runs that ended with results (a card is graded from one); cancelled and interrupted runs have none.
 RESULT_RUN_STATES = frozenset({RunState.PASSED, RunState.FAILED, RunState.ERROR})
-FINISHED_RUN_STATES = frozenset({RunState.PASSED, RunState.FAILED, RunState.ERROR, RunState.CANCELLED,
-                                 RunState.INTERRUPTED})
 
 
 class Verdict(models.TextChoices):

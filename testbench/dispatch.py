@@ -36,10 +36,10 @@ def _run_locally(run_id: int) -> None:
 
 
 def dispatch_run(run_id: int) -> None:
-    from .tasks import execute_run
+    from .tasks import run_execute_task
 
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        execute_run.delay(run_id)
+        run_execute_task.delay(run_id)
         return
     global _local_pool
     with _lock:

@@ -1,6 +1,6 @@
 """Executing one queued run: claim it and its GPU slot, run its card in a worker process, store what the card shows.
 
-The Celery task (`testbench.tasks.execute_run`) on a bench host's worker and `bench run` without a broker both call
+The Celery task (`testbench.tasks.run_execute_task`) on a bench host's worker and `bench run` without a broker both call
 `run_execute`, so the records and events of a run are the same however it was dispatched.
 """
 

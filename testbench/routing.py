@@ -1,9 +1,9 @@
 """Celery routing: a run goes to the queue of the bench where its card is seated (`bench.<name>`). Named in
-settings.CELERY_TASK_ROUTES, so call sites only say `execute_run.delay(run_id)`."""
+settings.CELERY_TASK_ROUTES, so call sites only say `run_execute_task.delay(run_id)`."""
 
 from __future__ import annotations
 
-RUN_TASK = "testbench.tasks.execute_run"
+RUN_TASK = "testbench.tasks.run_execute_task"
 
 
 def route_task(name, args, kwargs, options, task=None, **kw):

@@ -10,7 +10,7 @@ from .services import RunNotQueued, SlotBusy, run_sweep
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None, ignore_result=True)
-def execute_run(self, run_id: int) -> str:
+def run_execute_task(self, run_id: int) -> str:
     """Run a queued run on this bench host. Acknowledged only when done, so a worker killed mid-run leaves the
     message to be redelivered — and the redelivery finds the run claimed and does nothing (the sweep interrupts it)."""
     try:
@@ -23,7 +23,7 @@ def execute_run(self, run_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
-def sweep_stale_runs() -> int:
+def runs_sweep_task() -> int:
     """Interrupt running runs whose worker stopped sending heartbeats (beat schedules this; bench workers also run
     it between heartbeats, so a warehouse without beat still sweeps)."""
     return len(run_sweep())

@@ -69,11 +69,7 @@ class GradeViewSet(ActionPermsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
         grade = self.get_object()
         serializer = GradeOverrideSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        current = grade.unit.grades.order_by("-created_at", "-id").first()
-        if current.pk != grade.pk:
-            return Response({"detail": f"grade {grade.pk} is not the card's current grade ({current.pk})"},
-                            status=status.HTTP_409_CONFLICT)
-        record = grade_override(unit=grade.unit, actor=request.user, **serializer.validated_data)
+        record = grade_override(unit=grade.unit, actor=request.user, overriding=grade, **serializer.validated_data)
         return Response(GradeSerializer(self.get_queryset().get(pk=record.pk)).data, status=status.HTTP_201_CREATED)
 
 

@@ -8,7 +8,7 @@ from .certificates import (
     public_id_normalize,
     verify_url,
 )
-from .grades import GRADABLE_STATES, OVERRIDABLE_STATES, grade_current, grade_override, unit_grade
+from .grades import GRADABLE_STATES, OVERRIDABLE_STATES, grade_override, unit_grade
 
 __all__ = [
     "GRADABLE_STATES",
@@ -17,7 +17,6 @@ __all__ = [
     "certificate_issue",
     "certificate_revoke",
     "certificates_for_serial",
-    "grade_current",
     "grade_override",
     "public_id_normalize",
     "unit_grade",

@@ -20,8 +20,8 @@ from inventory.validators import serial_lookup_key
 from ..keys import signing_key_for_issue
 from ..models import Certificate, CertificateStatus, FunctionalGrade
 from ..payload import build_payload
+from ..selectors import grade_current
 from .documents import telemetry_columns
-from .grades import grade_current
 
 # Crockford's base32 (no I, L, O, U): read off paper without confusion. 28 characters = 140 random bits.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -54,7 +54,7 @@ def _override_facts(grade) -> dict | None:
 
 def certificate_issue(*, unit: Unit, actor=None, actor_label: str = "") -> Certificate:
     """Sign and record a certificate of a graded card's current grade and move the card to certified, in one
-    transaction. The PDF is rendered afterwards (grading.tasks.render_certificate_pdf, sent on commit)."""
+    transaction. The PDF is rendered afterwards (grading.tasks.certificate_pdf_render_task, sent on commit)."""
     with transaction.atomic():
         locked = Unit.objects.select_for_update().select_related("gpu_model").get(pk=unit.pk)
         if locked.state != UnitState.GRADED:
@@ -98,9 +98,9 @@ def certificate_issue(*, unit: Unit, actor=None, actor_label: str = "") -> Certi
                         reason=f"certificate {certificate.printed_id} issued ({grade.functional}/"
                                f"{grade.cosmetic or '-'})",
                         payload={"certificate": public_id, "grade": grade.pk, "key_id": key.key_id})
-        from ..tasks import render_certificate_pdf  # here: tasks imports these services
+        from ..tasks import certificate_pdf_render_task  # here: tasks imports these services
 
-        transaction.on_commit(lambda: render_certificate_pdf.delay(certificate.pk))
+        transaction.on_commit(lambda: certificate_pdf_render_task.delay(certificate.pk))
     return certificate
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from inventory.choices import EventKind, UnitState
-from inventory.errors import InvalidInput
+from inventory.errors import Conflict, InvalidInput
 from inventory.lifecycle import Mover
 from inventory.models import Unit
 from inventory.services import unit_event_record, unit_transition
@@ -19,6 +19,7 @@ from testbench.reference import reference_from_model
 from ..grader import grade_results
 from ..models import FunctionalGrade, Grade
 from ..policy import marketplace_conditions
+from ..selectors import grade_current
 
 GRADABLE_STATES = (UnitState.TESTED, UnitState.FAILED)
 NEXT_STATE = {"graded": UnitState.GRADED, "repair": UnitState.REPAIR, "failed": UnitState.FAILED}
@@ -56,28 +57,28 @@ def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
             policy_version=grade.policy_version, reasons=grade.as_dict()["reasons"], disposition=grade.disposition,
             marketplace=grade.marketplace, ai=grade.ai, graded_by=actor)
         target = NEXT_STATE[grade.disposition]
+        why = grade.reasons[0].sentence if grade.reasons else "every check passed at reference performance"
+        summary = f"graded {grade.functional}/{grade.cosmetic or '-'} (policy {grade.policy_version}): {why}"[:1000]
+        payload = {"grade": record.pk, "run": run.pk, "functional": grade.functional,
+                   "codes": [r.code for r in grade.reasons]}
         if locked.state != target:
-            why = grade.reasons[0].sentence if grade.reasons else "every check passed at reference performance"
             unit_transition(unit=locked, to_state=target, actor=actor, actor_label=actor_label or "grading",
-                            mover=Mover.GRADING,
-                            reason=f"graded {grade.functional}/{grade.cosmetic or '-'} "
-                                   f"(policy {grade.policy_version}): {why}"[:1000],
-                            payload={"grade": record.pk, "run": run.pk, "functional": grade.functional,
-                                     "codes": [r.code for r in grade.reasons]})
+                            mover=Mover.GRADING, reason=summary, payload=payload)
+        else:  # a failed card graded FAIL stays failed: the grade is still a decision on record
+            unit_event_record(unit=locked, kind=EventKind.GRADE_RECORDED, reason=summary, actor=actor,
+                              actor_label=actor_label or "grading", payload=payload, mover=Mover.GRADING)
     return record
 
 
 OVERRIDABLE_STATES = (UnitState.GRADED, UnitState.REPAIR, UnitState.FAILED)
 
 
-def grade_current(unit: Unit) -> Grade | None:
-    return unit.grades.order_by("-created_at", "-id").first()
-
-
-def grade_override(*, unit: Unit, functional: str, reason: str, actor=None, actor_label: str = "") -> Grade:
+def grade_override(*, unit: Unit, functional: str, reason: str, actor=None, actor_label: str = "",
+                   overriding: Grade | None = None) -> Grade:
     """An admin's override of a card's current functional grade. The measured reasons stay; the new grade records
     the one it overrides and why, an event records the decision, and the card moves to graded or failed to match.
-    The certificate shows the override (payload grade.override)."""
+    The certificate shows the override (payload grade.override). `overriding`: the grade the admin looked at, which
+    must still be the current one (Conflict otherwise: someone regraded the card meanwhile)."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput({"reason": ["an override needs a reason (it is printed on the certificate)"]})
@@ -93,6 +94,8 @@ def grade_override(*, unit: Unit, functional: str, reason: str, actor=None, acto
         current = grade_current(locked)
         if current is None:
             raise InvalidInput({"unit": [f"{locked.asset_tag} has not been graded"]})
+        if overriding is not None and overriding.pk != current.pk:
+            raise Conflict(f"grade {overriding.pk} is not {locked.asset_tag}'s current grade ({current.pk})")
         if functional == current.functional:
             raise InvalidInput({"functional": [f"the grade is already {functional}"]})
         original = current.overrides or current  # an override of an override still names the measured grade

@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..errors import IllegalTransition, IntakeRejected, InvalidInput
+from ..errors import Conflict, IllegalTransition, IntakeRejected, InvalidInput
 
 
 def exception_handler(exc, context):
@@ -16,6 +16,8 @@ def exception_handler(exc, context):
             {"detail": str(exc), "from": exc.from_state, "to": exc.to_state, "allowed": exc.allowed},
             status=status.HTTP_409_CONFLICT,
         )
+    if isinstance(exc, Conflict):
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, IntakeRejected):
         return Response(
             {

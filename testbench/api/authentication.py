@@ -3,6 +3,7 @@ their own bench and do nothing else. Only a SHA-256 digest of the token is store
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from ..services import bench_for_token
@@ -64,15 +65,12 @@ class IsThisBench(permissions.BasePermission):
         return request.user.bench.pk == obj.pk
 
 
-try:  # OpenAPI: describe the scheme, so the schema documents it (and generates without warnings)
-    from drf_spectacular.extensions import OpenApiAuthenticationExtension
+class BenchTokenScheme(OpenApiAuthenticationExtension):
+    """Describes the scheme in the OpenAPI schema (which then generates without warnings)."""
 
-    class BenchTokenScheme(OpenApiAuthenticationExtension):
-        target_class = "testbench.api.authentication.BenchTokenAuthentication"
-        name = "benchToken"
+    target_class = "testbench.api.authentication.BenchTokenAuthentication"
+    name = "benchToken"
 
-        def get_security_definition(self, auto_schema):
-            return {"type": "apiKey", "in": "header", "name": "Authorization",
-                    "description": "A bench host's token: `Bench <token>` (manage.py bench token --bench NAME)"}
-except ImportError:  # pragma: no cover - drf-spectacular is a core dependency
-    pass
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "A bench host's token: `Bench <token>` (manage.py bench token --bench NAME)"}

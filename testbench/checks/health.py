@@ -10,9 +10,7 @@ from __future__ import annotations
 import time
 
 from ..hardware.base import (
-    THROTTLE_HW_POWER_BRAKE,
-    THROTTLE_HW_SLOWDOWN,
-    THROTTLE_HW_THERMAL,
+    HARDWARE_THROTTLE,
     THROTTLE_SW_THERMAL,
     TelemetrySample,
     supported,
@@ -24,7 +22,6 @@ from .load import GemmLoad
 RETIRED_PAGES_WARN = 15
 RETIRED_PAGES_FAIL = 63
 PCIE_REPLAYS_FAIL = 80
-HARD_THROTTLE = THROTTLE_HW_SLOWDOWN | THROTTLE_HW_THERMAL | THROTTLE_HW_POWER_BRAKE
 COUNTERS = ("ecc_corrected", "ecc_uncorrected", "retired_pages_sbe", "retired_pages_dbe", "retired_pages_pending",
             "remapped_rows_correctable", "remapped_rows_uncorrectable", "remapped_rows_pending",
             "remapped_rows_failure", "pcie_replay_counter")
@@ -90,8 +87,8 @@ def health_check(ctx: CheckContext, *, baseline: TelemetrySample | None = None, 
         replays = after.pcie_replay_counter - before.pcie_replay_counter
         if replays > PCIE_REPLAYS_FAIL:
             fails.append(f"{replays} PCIe replays during the run (limit {PCIE_REPLAYS_FAIL})")
-    if throttle_seen & HARD_THROTTLE:
-        fails.append(f"critical throttling: {', '.join(throttle_names(throttle_seen & HARD_THROTTLE))}")
+    if throttle_seen & HARDWARE_THROTTLE:
+        fails.append(f"critical throttling: {', '.join(throttle_names(throttle_seen & HARDWARE_THROTTLE))}")
     elif throttle_seen & THROTTLE_SW_THERMAL:
         warns.append("thermal throttling under load")
 

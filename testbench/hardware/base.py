@@ -123,8 +123,10 @@ THROTTLE_NAMES = {
     THROTTLE_HW_THERMAL: "hw_thermal", THROTTLE_HW_POWER_BRAKE: "hw_power_brake",
     THROTTLE_DISPLAY_CLOCKS: "display_clocks",
 }
-# Throttling that means trouble, not ordinary power management.
-CRITICAL_THROTTLE = THROTTLE_HW_SLOWDOWN | THROTTLE_HW_THERMAL | THROTTLE_SW_THERMAL | THROTTLE_HW_POWER_BRAKE
+# Throttling that means a fault (the hardware's own emergency brakes), the health check's failure. Not sw_thermal:
+# that is the driver holding the card at its temperature target, which the thermal check judges from the readings
+# themselves (and the health check reports as a warning).
+HARDWARE_THROTTLE = THROTTLE_HW_SLOWDOWN | THROTTLE_HW_THERMAL | THROTTLE_HW_POWER_BRAKE
 
 
 # Usable PCIe throughput per lane and direction in GB/s, after line encoding (8b/10b up to gen 2, 128b/130b from

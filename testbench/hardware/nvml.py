@@ -16,6 +16,11 @@ from .base import NOT_SUPPORTED, DeviceBuffer, DeviceIdentity, DeviceLost, GpuDe
 
 log = logging.getLogger(__name__)
 
+
+class NvmlCallRefused(RuntimeError):
+    """NVML refused a call's arguments (NVML_ERROR_INVALID_ARGUMENT): a fault in our call, not in the card. It is
+    raised, not hidden as "not supported", so that the check that made the call errors and says which call."""
+
 _init_lock = threading.Lock()
 _init_count = 0
 
@@ -59,18 +64,27 @@ class NvmlDevice(GpuDevice):
         self.cuda_index = cuda_index
         self.label = f"gpu{index}"
         self.handle = self.nvml.nvmlDeviceGetHandleByIndex(index)
-        # NVML answers that mean "this card does not tell": a value, not an error.
+        # NVML answers that mean "this card does not tell": a value, not an error. INVALID_ARGUMENT is not one of
+        # them: it says our call was wrong (NvmlCallRefused), except where a call says otherwise (query()).
         self._unsupported = {self.nvml.NVML_ERROR_NOT_SUPPORTED, self.nvml.NVML_ERROR_FUNCTION_NOT_FOUND,
-                             self.nvml.NVML_ERROR_NO_PERMISSION, self.nvml.NVML_ERROR_NO_DATA,
-                             self.nvml.NVML_ERROR_INVALID_ARGUMENT}
+                             self.nvml.NVML_ERROR_NO_PERMISSION, self.nvml.NVML_ERROR_NO_DATA}
 
     # --- the one query helper -------------------------------------------------------------------------
-    def query(self, function: Callable, *args, transform: Callable[[Any], Any] | None = None) -> Any:
+    def query(self, function: Callable, *args, transform: Callable[[Any], Any] | None = None,
+              refused_means_unsupported: bool = False) -> Any:
+        """`function(handle, *args)`, or NOT_SUPPORTED where the card does not tell. `refused_means_unsupported`:
+        an INVALID_ARGUMENT answer means "not supported" too (for optional reads that must never fail a card);
+        elsewhere it raises NvmlCallRefused, since it means our call was wrong and must be seen."""
         try:
             value = function(self.handle, *args)
         except self.nvml.NVMLError as exc:
             if exc.value in self._unsupported:
                 return NOT_SUPPORTED
+            if exc.value == self.nvml.NVML_ERROR_INVALID_ARGUMENT:
+                if refused_means_unsupported:
+                    return NOT_SUPPORTED
+                raise NvmlCallRefused(f"{self.label}: NVML refused the arguments of "
+                                      f"{getattr(function, '__name__', function)}{args!r}") from exc
             # Lost, or unusable for this run (INSUFFICIENT_POWER: a power cable missing; TIMEOUT; …): either
             # way a domain error that fails this card and leaves the others running.
             raise DeviceLost(self.label, f"NVML: {exc}") from exc
@@ -173,13 +187,15 @@ class NvmlDevice(GpuDevice):
 
     def clock_offsets(self) -> dict:
         # Deprecated in favour of nvmlDeviceGetClockOffsets, whose nvidia-ml-py binding drops the return code.
-        return {"core_mhz": self.query(self.nvml.nvmlDeviceGetGpcClkVfOffset),
-                "memory_mhz": self.query(self.nvml.nvmlDeviceGetMemClkVfOffset)}
+        # Optional reads (the identity check reports offsets it cannot read as not supported): a refusal here must
+        # not fail a card, whatever a driver means by it.
+        return {"core_mhz": self.query(self.nvml.nvmlDeviceGetGpcClkVfOffset, refused_means_unsupported=True),
+                "memory_mhz": self.query(self.nvml.nvmlDeviceGetMemClkVfOffset, refused_means_unsupported=True)}
 
     def reset_clock_offsets(self) -> bool:
         # Needs root on Linux; without it NVML answers NO_PERMISSION, which query() turns into NOT_SUPPORTED.
-        core = self.query(self.nvml.nvmlDeviceSetGpcClkVfOffset, 0)
-        memory = self.query(self.nvml.nvmlDeviceSetMemClkVfOffset, 0)
+        core = self.query(self.nvml.nvmlDeviceSetGpcClkVfOffset, 0, refused_means_unsupported=True)
+        memory = self.query(self.nvml.nvmlDeviceSetMemClkVfOffset, 0, refused_means_unsupported=True)
         return core is not NOT_SUPPORTED and memory is not NOT_SUPPORTED
 
     # --- memory and compute (torch CUDA) --------------------------------------------------------------

@@ -135,3 +135,14 @@ def test_admin_actions_ask_for_a_reason(make_units, reports, client, admin_user,
     client.post(url, {"action": "override", "_selected_action": [grade.pk], "apply": "1", "functional": "FAIL",
                       "reason": "x"})
     assert unit.grades.first().functional == "F-B"
+
+
+@pytest.mark.django_db
+def test_an_override_of_a_grade_that_is_no_longer_current_is_a_conflict(make_units, walk, admin_user, client_for):
+    unit = walk(make_units(1, lot="STALE-GRADE")[0], "graded")
+    looked_at = unit.grades.get()
+    grade_override(unit=unit, functional="F-B", reason="fan bearing audible", actor=admin_user)  # someone else
+    response = client_for(admin_user).post(f"/api/grades/{looked_at.pk}/override/",
+                                           {"functional": "F-C", "reason": "scratched fins"}, format="json")
+    assert response.status_code == 409 and "is not" in response.json()["detail"]
+    assert unit.grades.count() == 2  # nothing written

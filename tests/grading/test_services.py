@@ -86,3 +86,19 @@ def test_ebays_refurbished_conditions_follow_the_sellers_standing(make_units, re
     settings.REFURB_EBAY_SELLER_REFURBISHED = False
     plain = unit_grade(unit=make_tested_unit(make_units, reports["healthy"], lot="EBAY2"))
     assert plain.marketplace["ebay"]["id"] == 3000
+
+
+@pytest.mark.django_db
+def test_grading_a_card_that_stays_failed_still_records_the_decision(make_units, walk):
+    from inventory.choices import EventKind
+
+    unit = walk(make_units(1, lot="STAYS")[0], "failed")
+    events = unit.events.count()
+    grade = unit_grade(unit=unit)
+    unit.refresh_from_db()
+    assert grade.functional == "FAIL" and unit.state == "failed"
+    assert unit.events.count() == events + 1
+    event = unit.events.order_by("-id").first()
+    assert (event.kind, event.from_state, event.to_state, event.via) == (EventKind.GRADE_RECORDED, "failed",
+                                                                          "failed", "grading")
+    assert event.payload["grade"] == grade.pk and event.payload["codes"] == [r["code"] for r in grade.reasons]

@@ -201,12 +201,12 @@ def test_a_running_run_is_cancelled_within_seconds(start_bench):
 
 
 def test_a_message_delivered_twice_runs_once(start_bench, broker):
-    from testbench.tasks import execute_run
+    from testbench.tasks import run_execute_task
 
     start_bench("host-a", 1, seed=0)
     (unit,) = seated_units("host-a")
     (run,) = runs_queue(units=[unit], plan="quick")
-    execute_run.delay(run.pk)  # the same message again, as a broker redelivering it would
+    run_execute_task.delay(run.pk)  # the same message again, as a broker redelivering it would
     wait_for(lambda: finished([run]), timeout=90, what="the run")
     wait_for(lambda: drained(broker, "bench.host-a"), timeout=30, what="the second delivery to be handled")
     run.refresh_from_db()

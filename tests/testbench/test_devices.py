@@ -130,3 +130,21 @@ def test_a_card_short_of_power_fails_alone():
     with pytest.raises(DeviceLost, match="Insufficient External Power"):
         NvmlDevice(index=0, cuda_index=None, nvml=fake).telemetry()
     assert NvmlDevice(index=1, cuda_index=None, nvml=fake).telemetry().gpu_temp_c == 61
+
+
+def test_nvml_refusing_our_arguments_is_an_error_of_ours_except_for_optional_reads():
+    import pynvml
+
+    from testbench.hardware.nvml import NvmlCallRefused
+
+    fake = FakeNvml([board(RTX_3080, offsets=(-200, 1100))])
+
+    def refuse(*args):
+        raise pynvml.NVMLError(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+
+    fake.nvmlDeviceGetClockInfo = refuse
+    fake.nvmlDeviceGetGpcClkVfOffset = refuse
+    device = NvmlDevice(index=0, cuda_index=None, nvml=fake)
+    with pytest.raises(NvmlCallRefused, match="refused the arguments of refuse"):
+        device.telemetry()  # the SM clock read: a wrong call of ours surfaces
+    assert device.clock_offsets() == {"core_mhz": NOT_SUPPORTED, "memory_mhz": 1100}  # optional: not supported
