@@ -6,9 +6,9 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from inventory.errors import DomainError
+from core.admin import ReadOnlyAdmin
+from core.errors import DomainError
 from inventory.validators import BLOCK_TEXT
-from testbench.admin import ReadOnlyAdmin
 
 from .models import Certificate, FunctionalGrade, Grade, PublishedKey
 from .policy import condition_label

@@ -8,9 +8,11 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.errors import DomainError, InvalidInput
+from core.forms import BoundedJSONFormField
+
 from .choices import COSMETIC_GRADE_DEFINITIONS, REASON_REQUIRED_STATES, UnitState
-from .errors import DomainError, IntakeRejected, InvalidInput
-from .forms import BoundedJSONFormField
+from .errors import IntakeRejected
 from .models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from .roles import allowed_targets_for, can_see_costs
 from .services import (

@@ -1,17 +1,18 @@
-"""Domain errors raised by inventory services. Faces (API, CLI, admin) turn them into 4xx, messages or exit codes."""
+"""Domain errors of the inventory: lifecycle moves and intake batches (the shared kinds are in core.errors)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-class DomainError(Exception):
-    """Base for errors that are the caller's to fix, never a server fault."""
+from core.errors import DomainError
 
 
 class IllegalTransition(DomainError):
     """A move the lifecycle refuses: not in the table, not the mover's to make, or into a state whose needs the card
     does not meet (`why` says which). `allowed` lists the moves the same mover could make."""
+
+    code = "illegal_transition"
+    http_status = 409
 
     def __init__(self, from_state: str, to_state: str, allowed: list[str], why: str = ""):
         self.from_state = from_state
@@ -22,17 +23,9 @@ class IllegalTransition(DomainError):
         because = f" ({why})" if why else ""
         super().__init__(f"cannot move a unit from {from_state!r} to {to_state!r}{because}; allowed: {allowed_text}")
 
-
-class Conflict(DomainError):
-    """The request was made against something that has changed since (answered 409): reload and decide again."""
-
-
-class InvalidInput(DomainError):
-    """Bad values, keyed by field name, like a form's errors."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
+    def response_body(self) -> dict:
+        return {"detail": str(self), "code": self.code, "from": self.from_state, "to": self.to_state,
+                "allowed": self.allowed}
 
 
 @dataclass(frozen=True)
@@ -48,7 +41,14 @@ class RowError:
 class IntakeRejected(DomainError):
     """A batch failed validation. Nothing was written."""
 
+    code = "intake_rejected"
+
     def __init__(self, errors: list[RowError]):
         self.errors = errors
         bad_lines = len({e.line for e in errors})
         super().__init__(f"{bad_lines} row(s) rejected, nothing imported:\n" + "\n".join(map(str, errors)))
+
+    def response_body(self) -> dict:
+        return {"detail": f"{len({e.line for e in self.errors})} row(s) rejected; nothing was imported.",
+                "code": self.code,
+                "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in self.errors]}

@@ -13,15 +13,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .choices import (
-    CosmeticGrade,
-    EventKind,
-    FanCondition,
-    GpuSegment,
-    GpuVendor,
-    ThermalMaterial,
-    UnitState,
-)
+from .choices import CosmeticGrade, EventKind, FanCondition, GpuSegment, GpuVendor, ThermalMaterial, UnitState
 from .lifecycle import Mover
 from .validators import BLOCK_TEXT, LINE_TEXT, currency_validator, purchase_date_validator
 

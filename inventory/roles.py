@@ -5,14 +5,11 @@ Groups and their model permissions are synced after every migrate, so a fresh da
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.auth.models import Group, Permission
+
+from core.roles import ADMIN, RESELLER, ROLES, TECHNICIAN, user_roles
 
 from .choices import UnitState as S
-
-TECHNICIAN = "technician"
-RESELLER = "reseller"
-ADMIN = "admin"
-ROLES = (TECHNICIAN, RESELLER, ADMIN)
 
 # "app_label.codename" permissions per group. Admin gets every permission of the project apps and auth.
 GROUP_PERMISSIONS: dict[str, set[str]] = {
@@ -63,18 +60,6 @@ def roles_sync() -> None:
         else:
             wanted = [all_perms[key] for key in GROUP_PERMISSIONS[role] if key in all_perms]
         group.permissions.set(wanted)
-
-
-def user_roles(user) -> set[str]:
-    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated or not user.is_active:
-        return set()
-    if user.is_superuser:
-        return {ADMIN}
-    cached = getattr(user, "_refurb_roles", None)
-    if cached is None:
-        cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-        user._refurb_roles = cached
-    return cached
 
 
 def can_see_costs(user) -> bool:

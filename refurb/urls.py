@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.api.permissions import RolePermission
 from grading import views as grading_views
 from grading.api.urls import register as register_grading_api
 from grading.api.views import CertificateVerifyView
-from inventory.api.permissions import RolePermission
 from inventory.api.urls import extra_urlpatterns as inventory_api_extra
 from inventory.api.urls import router as api_router
 from testbench.api.urls import register as register_bench_api

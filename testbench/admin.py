@@ -2,22 +2,12 @@
 
 from django.contrib import admin, messages
 
+from core.admin import ReadOnlyAdmin
+from core.errors import DomainError
 from inventory.choices import UnitState
-from inventory.errors import DomainError
 
 from .models import Bench, BenchSlot, CheckResultRecord, RunTelemetry, TestRun
 from .services import run_cancel_request
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SlotInline(admin.TabularInline):

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 
+from core.errors import DomainError
 from inventory.choices import UnitState
-from inventory.errors import DomainError
 from inventory.models import Lot, Unit
 
 from .execution import run_execute

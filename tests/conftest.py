@@ -6,8 +6,9 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from rest_framework.test import APIClient
 
+from core.roles import ADMIN, RESELLER, TECHNICIAN
 from inventory.models import GpuModel
-from inventory.roles import ADMIN, RESELLER, TECHNICIAN, roles_sync
+from inventory.roles import roles_sync
 from inventory.services import IntakeRow, catalog_load, intake_import
 
 ON_POSTGRES = connection.vendor == "postgresql"

@@ -1,5 +1,6 @@
 """The layers, read from the import graph (every `import` in every module of the project, parsed, not run):
-the device layer and the checks know no Django; inventory knows no other app; module-level imports form no cycle.
+the device layer and the checks know no Django; core knows no app and inventory no other app; no app imports
+another app's API; module-level imports form no cycle.
 (The processes' own imports, torch and NVML kept out of the web process: tests/testbench/test_layering.py.)"""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.database_independent
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("refurb", "inventory", "testbench", "grading")
+PACKAGES = ("refurb", "core", "inventory", "testbench", "grading")
 
 
 def module_name(path: Path) -> str:
@@ -114,3 +115,18 @@ def test_the_scan_finds_imports_it_must():
     assert "testbench.models" in imports_of("testbench.services.runs", runs, top_level_only=True)
     grades = MODULES["grading.services.grades"]
     assert "grading.selectors" in imports_of("grading.services.grades", grades, top_level_only=True)
+
+
+def test_core_imports_no_app_and_no_app_imports_another_apps_api():
+    apps = ("inventory", "testbench", "grading")
+    offenders = []
+    for name, path in MODULES.items():
+        home = name.split(".")[0]
+        for imported in imports_of(name, path, top_level_only=False):
+            target = imported.split(".")
+            if home == "core" and target[0] in apps:
+                offenders.append(f"{name} imports {imported}")
+            if home in apps and target[0] in apps and target[0] != home and target[1:2] == ["api"]:
+                offenders.append(f"{name} imports {imported}")
+    assert offenders == []
+    assert any(name.startswith("core.api.") for name in MODULES)  # the scan saw core

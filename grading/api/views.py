@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inventory.api.views import ActionPermsMixin
+from core.api.views import ActionPermsMixin
 
 from ..keys import keyring
 from ..models import Certificate, CertificateStatus, Grade

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.errors import DomainError
+from core.errors import DomainError
 from inventory.selectors import units_by_asset_tag
 
 

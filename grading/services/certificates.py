@@ -9,11 +9,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import InvalidInput
+from core.roles import ADMIN
 from inventory.choices import EventKind, UnitState
-from inventory.errors import InvalidInput
 from inventory.lifecycle import CERTIFICATE_REVOKED_ON, CERTIFICATE_SURVIVES, Mover
 from inventory.models import Unit
-from inventory.roles import ADMIN
 from inventory.services import unit_event_record, unit_transition
 from inventory.validators import serial_lookup_key
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
+from core.errors import Conflict, InvalidInput
 from inventory.choices import EventKind, UnitState
-from inventory.errors import Conflict, InvalidInput
 from inventory.lifecycle import Mover
 from inventory.models import Unit
 from inventory.services import unit_event_record, unit_transition

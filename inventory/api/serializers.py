@@ -3,12 +3,13 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.fields import BoundedDictField
+
 from ..choices import COSMETIC_GRADE_DEFINITIONS, CosmeticGrade, FanCondition, ThermalMaterial, UnitState
 from ..models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from ..roles import allowed_targets_for, can_see_costs
 from ..services.units import unit_moves_for
 from ..validators import BLOCK_TEXT, LINE_TEXT
-from .fields import BoundedDictField
 
 COST_FIELDS = {"total_cost", "cost_given", "cost_basis"}
 

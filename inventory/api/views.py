@@ -11,6 +11,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.parsers import JSONParser
+from core.api.views import ActionPermsMixin
+
 from .. import selectors
 from ..errors import IntakeRejected
 from ..filters import GpuModelFilterSet, LotFilterSet, UnitFilterSet
@@ -28,7 +31,6 @@ from ..services import (
     unit_transition,
     unit_update,
 )
-from .parsers import JSONParser
 from .serializers import (
     GpuModelSerializer,
     InspectionCreateSerializer,
@@ -45,12 +47,6 @@ from .serializers import (
 
 CONFLICT = OpenApiResponse(description="Illegal transition: the body lists the allowed targets")
 REJECTED = OpenApiResponse(description="Rows rejected: errors name each line and field; nothing imported")
-
-
-class ActionPermsMixin:
-    """Lets an @action name the permissions it needs (`required_perms=...`); None means the model's own."""
-
-    required_perms: tuple[str, ...] | None = None
 
 
 class GpuModelViewSet(viewsets.ReadOnlyModelViewSet):

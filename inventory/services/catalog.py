@@ -11,8 +11,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.errors import InvalidInput
+
 from ..catalog_file import CATALOG_FILE, model_name_key
-from ..errors import InvalidInput
 from ..models import GpuModel
 
 DECIMAL_FIELDS = ("vram_gib", "memory_bandwidth_gbs", "fp32_tflops", "fp16_tflops", "bf16_tflops", "launch_price_usd")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.errors import InvalidInput
+
 from ..choices import UnitState
-from ..errors import InvalidInput
 from ..lifecycle import Mover
 from ..models import Inspection, InspectionPhoto, Unit, photo_original_name
 from .units import unit_stated_fields_check, unit_transition

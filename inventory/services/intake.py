@@ -19,8 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import InvalidInput
+
 from ..choices import CosmeticGrade, UnitState
-from ..errors import IntakeRejected, InvalidInput, RowError
+from ..errors import IntakeRejected, RowError
 from ..lifecycle import INITIAL_STATE
 from ..models import Lot, Unit, UnitEvent
 from ..validators import money_parse, serial_normalize, text_problem

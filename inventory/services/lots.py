@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
 
-from ..errors import InvalidInput
+from core.errors import InvalidInput
+
 from ..models import Lot, Unit
 
 CENT = Decimal("0.01")

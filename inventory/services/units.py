@@ -7,8 +7,10 @@ import secrets
 from django.db import models, transaction
 from django.utils import timezone
 
+from core.errors import InvalidInput
+
 from ..choices import REASON_REQUIRED_STATES, EventKind, UnitState
-from ..errors import IllegalTransition, InvalidInput
+from ..errors import IllegalTransition
 from ..lifecycle import (
     RESET_STATES,
     STATED_BY_CERTIFICATE,

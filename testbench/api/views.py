@@ -8,7 +8,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from inventory.api.views import ActionPermsMixin
+from core.api.views import ActionPermsMixin
 
 from ..choices import RunState
 from ..models import Bench, TestRun

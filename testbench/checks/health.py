@@ -9,13 +9,7 @@ from __future__ import annotations
 
 import time
 
-from ..hardware.base import (
-    HARDWARE_THROTTLE,
-    THROTTLE_SW_THERMAL,
-    TelemetrySample,
-    supported,
-    throttle_names,
-)
+from ..hardware.base import HARDWARE_THROTTLE, THROTTLE_SW_THERMAL, TelemetrySample, supported, throttle_names
 from .base import CheckContext, CheckResult, CheckStatus
 from .load import GemmLoad
 

@@ -10,8 +10,9 @@ from dataclasses import asdict
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import DomainError, InvalidInput
 from inventory.choices import UnitState
-from inventory.errors import DomainError, IntakeRejected, InvalidInput
+from inventory.errors import IntakeRejected
 from inventory.lifecycle import allowed_targets
 from inventory.models import Unit
 from inventory.services import CatalogIndex, IntakeRow, intake_import, unit_stated_fields_check

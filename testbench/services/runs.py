@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from core.errors import DomainError, InvalidInput
 from inventory.choices import UnitState
-from inventory.errors import DomainError, InvalidInput
 from inventory.lifecycle import Mover
 from inventory.models import Unit
 from inventory.services import unit_transition

@@ -10,13 +10,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
+from core.errors import InvalidInput
 from grading.models import Certificate, CertificateStatus, Grade, PublishedKey
 from grading.pdf import ATTACHMENT_NAME
 from grading.services import certificate_issue, certificate_revoke, unit_grade
 from grading.services.documents import certificate_pdf_bytes, certificate_render
 from grading.signing import verify_signature
 from inventory.choices import EventKind, UnitState
-from inventory.errors import InvalidInput
 from inventory.models import UnitEvent
 from testbench.models import Bench
 from testbench.services import run_create, run_finish, run_start

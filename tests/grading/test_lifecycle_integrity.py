@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from core.errors import DomainError, InvalidInput
 from grading.models import Certificate, CertificateStatus, Grade
 from grading.services import certificate_issue, certificate_revoke, grade_override, unit_grade
 from inventory.choices import REASON_REQUIRED_STATES, UnitState
-from inventory.errors import DomainError, IllegalTransition, InvalidInput
+from inventory.errors import IllegalTransition
 from inventory.lifecycle import (
     CERTIFICATE_SURVIVES,
     RESET_STATES,

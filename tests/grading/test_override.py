@@ -3,11 +3,11 @@ and the certificate shows it as an override. Through the service and the API, wi
 
 import pytest
 
+from core.errors import InvalidInput
 from grading.models import Grade
 from grading.services import certificate_issue, grade_override, unit_grade
 from grading.services.documents import certificate_pdf_bytes
 from inventory.choices import EventKind, UnitState
-from inventory.errors import InvalidInput
 from inventory.models import UnitEvent
 
 from .conftest import make_tested_unit

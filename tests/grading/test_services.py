@@ -3,10 +3,10 @@ moves to graded, repair or failed through the lifecycle, with an event that says
 
 import pytest
 
+from core.errors import InvalidInput
 from grading.models import Grade
 from grading.services import unit_grade
 from inventory.choices import UnitState
-from inventory.errors import InvalidInput
 from inventory.models import UnitEvent
 
 from .conftest import make_tested_unit

@@ -100,7 +100,8 @@ def test_illegal_transition_answers_409_with_allowed_targets(unit, admin_user, c
     assert response.status_code == 409
     assert response.json() == {
         "detail": "cannot move a unit from 'received' to 'sold'; allowed: inspected, queued, on_hold, scrapped",
-        "from": "received", "to": "sold", "allowed": ["inspected", "queued", "on_hold", "scrapped"]}
+        "code": "illegal_transition", "from": "received", "to": "sold",
+        "allowed": ["inspected", "queued", "on_hold", "scrapped"]}
 
 
 @pytest.mark.django_db

@@ -28,20 +28,14 @@ from PIL import Image
 from rest_framework import serializers
 from rest_framework.fields import _UnvalidatedField
 
-from inventory.api.fields import JsonBoundsMixin
-from inventory.errors import IntakeRejected, InvalidInput
+from core.api.fields import JsonBoundsMixin
+from core.errors import InvalidInput
+from core.json_bounds import JSON_MAX_BYTES, JSON_MAX_DEPTH
+from inventory.errors import IntakeRejected
 from inventory.models import InspectionPhoto, Lot, Unit
 from inventory.services import intake_import, intake_parse_csv, lot_update
 from inventory.services.units import json_text_problem
-from inventory.validators import (
-    BLOCK_TEXT,
-    JSON_MAX_BYTES,
-    JSON_MAX_DEPTH,
-    LINE_TEXT,
-    currency_codes,
-    serial_lookup_key,
-    text_problem,
-)
+from inventory.validators import BLOCK_TEXT, LINE_TEXT, currency_codes, serial_lookup_key, text_problem
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HEADER = "model,board_vendor,serial,source_rig,notes,cost,location,cosmetic_grade\n"

@@ -7,8 +7,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from core.errors import InvalidInput
 from inventory.choices import REASON_REQUIRED_STATES, UnitState
-from inventory.errors import IllegalTransition, InvalidInput
+from inventory.errors import IllegalTransition
 from inventory.lifecycle import NEEDS, SERVICE_ONLY_MOVES, TRANSITIONS, allowed_targets, assert_transition_allowed
 from inventory.models import Unit, UnitEvent
 from inventory.services import unit_transition

@@ -7,8 +7,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from inventory.choices import UnitState
-from inventory.errors import IllegalTransition, InvalidInput
+from inventory.errors import IllegalTransition
 from inventory.services import unit_transition
 from testbench.choices import RunState
 from testbench.hardware.faults import build_fault_plan

@@ -8,8 +8,9 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
+from core.roles import ADMIN, RESELLER, TECHNICIAN
 from inventory.models import Lot
-from inventory.roles import ADMIN, RESELLER, TECHNICIAN, roles_sync
+from inventory.roles import roles_sync
 from inventory.services import intake_import, intake_parse_csv
 
 DEMO_LOT_FILE = Path(__file__).resolve().parents[2] / "data" / "demo_lot.csv"

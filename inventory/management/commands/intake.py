@@ -7,7 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.errors import IntakeRejected, InvalidInput
+from core.errors import InvalidInput
+from inventory.errors import IntakeRejected
 from inventory.services import IntakeRow, intake_import, intake_read_upload, lot_cost_warnings
 from inventory.services.intake import SERIAL_MISSING
 from inventory.validators import money_parse

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.errors import InvalidInput
+from core.errors import InvalidInput
 from inventory.services import catalog_load
 from inventory.services.catalog import CATALOG_FILE
 

@@ -17,7 +17,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.errors import DomainError
+from core.errors import DomainError
 from inventory.models import Lot
 from testbench.batch import CardOutcome, bench_run_batch, lot_seating
 from testbench.hardware.discovery import SIMULATED_MODELS, nvml_specs, simulated_specs

@@ -3,7 +3,7 @@ JSONField dumps its value to check it, which recurses), so a deep or huge value 
 
 from rest_framework import serializers
 
-from ..validators import JSON_MAX_BYTES, JSON_MAX_DEPTH, json_bounds_problem
+from ..json_bounds import JSON_MAX_BYTES, JSON_MAX_DEPTH, json_bounds_problem
 
 
 class JsonBoundsMixin:

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
 
-from .validators import json_bounds_problem
+from .json_bounds import json_bounds_problem
 
 
 class BoundedJSONFormField(forms.JSONField):
