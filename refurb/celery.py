@@ -1,4 +1,4 @@
-"""The Celery app. Without CELERY_BROKER_URL tasks run in-process (see settings.CELERY_TASK_ALWAYS_EAGER)."""
+"""The Celery app. Without CELERY_BROKER_URL tasks run in-process (see settings.REFURB_EMBEDDED)."""
 
 import os
 

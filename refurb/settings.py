@@ -192,11 +192,14 @@ if env_str("SECURE_PROXY_SSL_HEADER"):
 X_FRAME_OPTIONS = "DENY"
 
 # --- Celery ---------------------------------------------------------------------------------------
-# No broker: tasks run in-process, so the embedded setup needs no server.
+# The embedded mode, the default: no broker, so test runs execute in threads of the process that queues them (`bench
+# run`, `make run`) and other tasks (PDFs) run in-process; no server is needed. With CELERY_BROKER_URL set, runs go
+# to their bench hosts' workers. Code asks REFURB_EMBEDDED, never Celery's eager flag, what mode it is in.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or None
+REFURB_EMBEDDED = CELERY_BROKER_URL is None
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
-CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
-if CELERY_TASK_ALWAYS_EAGER:
+CELERY_TASK_ALWAYS_EAGER = REFURB_EMBEDDED
+if REFURB_EMBEDDED:
     # Celery still builds a producer pool for eager tasks; with no URL it would be AMQP on a guessed "localhost"
     # (and kombu says so on every first task). An in-memory transport: nothing leaves the process.
     CELERY_BROKER_URL = "memory://localhost/"
@@ -320,5 +323,5 @@ LOGGING = {
                 "pypdf": {"level": "ERROR"},  # pypdf warns of every oddity in a file it is asked to check
                 # A line per task at INFO: noise in a command's output when tasks run in-process; a worker's own
                 # log (celery -l info) still shows them.
-                **({"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {})},
+                **({"celery.app.trace": {"level": "WARNING"}} if REFURB_EMBEDDED else {})},
 }

@@ -147,7 +147,7 @@ def bench_run_batch(*, specs: list[DeviceSpec], plan: str, bench_name: str, work
                 for i, spec in enumerate(specs)]
     # Runs left by a bench run that was killed: interrupted (running, silent) or cancelled (queued, never sent).
     run_sweep()
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if settings.REFURB_EMBEDDED:
         for leftover in TestRun.objects.filter(bench__name=bench_name, state="queued"):
             run_cancel(run=leftover, reason="left queued by an earlier bench run that did not finish")
     devices = []

@@ -1,7 +1,8 @@
 """Executing one queued run: claim it and its GPU slot, run its card in a worker process, store what the card shows.
 
-The Celery task (`testbench.tasks.run_execute_task`) on a bench host's worker and `bench run` without a broker both call
-`run_execute`, so the records and events of a run are the same however it was dispatched.
+The Celery task (`testbench.tasks.run_execute_task`) on a bench host's worker and the embedded mode's threads
+(`testbench.dispatch`) both call `run_attempt`, so a run's records, events and retries are the same however it was
+sent.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
@@ -23,7 +25,7 @@ from .models import TestRun
 from .plans import plan_for
 from .reference import reference_from_model
 from .selectors import fleet_baseline
-from .services import RunNotQueued, run_cancel, run_finish, run_heartbeat, run_identity_save, run_start
+from .services import RunNotQueued, SlotBusy, run_cancel, run_finish, run_heartbeat, run_identity_save, run_start
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,26 @@ def device_spec_for(run: TestRun) -> DeviceSpec:
     fields = {k: v for k, v in run.slot.device.items() if k in DeviceSpec.__dataclass_fields__}
     fields["profiles"] = tuple(fields.get("profiles", ()))
     return DeviceSpec(**fields)
+
+
+@dataclass(frozen=True)
+class RunAttempt:
+    """What one attempt to execute a queued run came to: the run it executed, or when to try again."""
+
+    run: TestRun | None  # None: nothing was executed
+    retry_in_s: float | None = None  # set when the run's slot was busy
+
+
+def run_attempt(run_id: int, *, worker: str = "") -> RunAttempt:
+    """One attempt to execute a queued run, under the retry rules that the Celery task and the embedded mode share:
+    a busy slot is tried again after REFURB_SLOT_RETRY_S; a run no longer queued (claimed already by a message
+    delivered twice, or cancelled) is left alone."""
+    try:
+        return RunAttempt(run_execute(run_id, worker=worker))
+    except SlotBusy:
+        return RunAttempt(None, retry_in_s=settings.REFURB_SLOT_RETRY_S)
+    except RunNotQueued:
+        return RunAttempt(None)
 
 
 def run_execute(run_id: int, *, worker: str = "", cancel: threading.Event | None = None,

@@ -24,8 +24,8 @@ from .runs import (
     run_interrupt,
     run_start,
     run_sweep,
-    runs_dispatch,
     runs_queue,
+    runs_send,
 )
 
 __all__ = [
@@ -46,7 +46,7 @@ __all__ = [
     "run_interrupt",
     "run_start",
     "run_sweep",
-    "runs_dispatch",
+    "runs_send",
     "runs_queue",
     "slot_seat",
     "unit_for_device",

@@ -23,7 +23,9 @@ from inventory.models import Unit
 from inventory.services import unit_transition
 
 from ..choices import ACTIVE_RUN_STATES, RunState, Verdict
+from ..dispatch import run_send
 from ..models import Bench, BenchSlot, CheckResultRecord, RunTelemetry, TestRun
+from ..plans import PLANS
 
 # Where a card may go when its run is cancelled.
 CANCEL_TARGETS = (UnitState.QUEUED, UnitState.ON_HOLD)
@@ -245,21 +247,17 @@ def run_sweep(*, stale_after_s: float | None = None) -> list[TestRun]:
     return interrupted
 
 
-def runs_dispatch(runs: list[TestRun]) -> None:
+def runs_send(runs: list[TestRun]) -> None:
     """Send each run to its bench once the transaction that queued it commits (a worker must find it). Without a
     broker, the runs execute in this process, each in a background thread with its own card process."""
-    from ..dispatch import dispatch_run
-
     for run in runs:
-        transaction.on_commit(lambda run_id=run.pk: dispatch_run(run_id))
+        transaction.on_commit(lambda run_id=run.pk: run_send(run_id))
 
 
 def runs_queue(*, units: list[Unit], plan: str, bench: Bench | None = None, actor=None) -> list[TestRun]:
     """Queue a run for each card in the slot where it is seated, and send them to their benches on commit. All or
     nothing: a card not seated (or, with `bench`, seated elsewhere), or not testable, refuses the whole request
     with every reason."""
-    from ..plans import PLANS
-
     if plan not in PLANS:
         raise InvalidInput({"plan": [f"unknown plan {plan!r}; plans are: {', '.join(PLANS)}"]})
     errors = []
@@ -273,5 +271,5 @@ def runs_queue(*, units: list[Unit], plan: str, bench: Bench | None = None, acto
         raise InvalidInput({"units": errors})
     with transaction.atomic():
         runs = [run_create(unit=unit, plan=plan, slot=seats[unit.pk], actor=actor) for unit in units]
-        runs_dispatch(runs)
+        runs_send(runs)
     return runs

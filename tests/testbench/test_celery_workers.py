@@ -56,6 +56,7 @@ def broker(settings, catalog):
     client = redis.Redis.from_url(BROKER)
     client.flushdb()
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.REFURB_EMBEDDED = False
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
     app.conf.update(broker_url=BROKER, task_always_eager=False)
     fresh_connections()

@@ -63,3 +63,30 @@ def test_a_card_put_on_hold_while_queued_has_its_run_cancelled(make_units, slot)
     unit.refresh_from_db()
     assert run.state == RunState.CANCELLED and "cannot start testing" in run.end_reason
     assert unit.state == UnitState.ON_HOLD
+
+
+@pytest.mark.django_db
+def test_one_retry_policy_a_busy_slot_is_tried_again_later_and_a_run_no_longer_queued_is_left(make_units, slot,
+                                                                                                 settings):
+    from testbench.execution import RunAttempt, run_attempt
+    from testbench.services import run_cancel, run_start
+
+    settings.REFURB_SLOT_RETRY_S = 7
+    first, second = make_units(2)
+    busy = run_start(run=run_create(unit=first, plan="quick", slot=slot))  # holds the slot
+    waiting = run_create(unit=second, plan="quick", slot=slot)
+    assert run_attempt(waiting.pk, worker="test") == RunAttempt(None, retry_in_s=7)
+    waiting.refresh_from_db()
+    assert waiting.state == RunState.QUEUED and slot.runs.filter(state=RunState.RUNNING).get() == busy
+    run_cancel(run=waiting, reason="wrong card")
+    assert run_attempt(waiting.pk, worker="test") == RunAttempt(None)  # cancelled: nothing to do, no retry
+
+
+def test_the_celery_task_and_the_embedded_worker_both_go_through_run_attempt():
+    # One set of retry rules: neither path catches SlotBusy or RunNotQueued itself.
+    import inspect
+
+    from testbench import dispatch, tasks
+
+    for source in (inspect.getsource(tasks.run_execute_task), inspect.getsource(dispatch.run_execute_here)):
+        assert "run_attempt(" in source and "SlotBusy" not in source and "RunNotQueued" not in source

@@ -199,7 +199,7 @@ class Command(BaseCommand):
 
         from testbench.host import bench_host_serve
 
-        if settings.CELERY_TASK_ALWAYS_EAGER:
+        if settings.REFURB_EMBEDDED:
             raise usage("bench worker needs a broker: set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0); "
                         "without one, `bench run` tests the cards here")
         specs, simulated, name = discover(**options)
