@@ -207,14 +207,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-# A run goes to the queue of the bench its card is seated in (bench.<name>); see testbench/routing.py.
-CELERY_TASK_ROUTES = ("testbench.routing.route_task",)
+# A run goes to the queue of the bench its card is seated in (bench.<name>); see testbench/orchestration/routing.py.
+CELERY_TASK_ROUTES = ("testbench.orchestration.routing.route_task",)
 # A bench worker takes one run per free GPU slot, no more: a prefetched run would wait behind a long burn-in.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-runs": {"task": "testbench.tasks.runs_sweep_task",
+    "sweep-stale-runs": {"task": "testbench.orchestration.tasks.runs_sweep_task",
                          "schedule": float(env_int("REFURB_SWEEP_INTERVAL_S", 10) or 10)},
 }
 

@@ -22,10 +22,10 @@ from core.errors import DomainError
 from inventory.choices import UnitState
 from inventory.models import Lot, Unit
 
-from .execution import run_execute
 from .hardware.base import DeviceLost
 from .hardware.discovery import SIMULATED_MEMORY_BYTES, DeviceSpec
 from .models import TestRun
+from .orchestration.execution import run_execute
 from .plans import plan_for
 from .services import bench_register, run_cancel, run_create, run_sweep, unit_untestable_reason
 

@@ -23,8 +23,8 @@ from inventory.models import Unit
 from inventory.services import unit_transition
 
 from ..choices import ACTIVE_RUN_STATES, RunState, Verdict
-from ..dispatch import run_send
 from ..models import Bench, BenchSlot, CheckResultRecord, RunTelemetry, TestRun
+from ..orchestration.dispatch import run_send
 from ..plans import PLANS
 
 # Where a card may go when its run is cancelled.

@@ -30,6 +30,6 @@ def no_card_process_outlives_its_test(monkeypatch):
     monkeypatch.setattr(nvml, "_init_count", nvml._init_count)
     monkeypatch.setattr(nvml, "nvml_unavailable_reason", nvml.nvml_unavailable_reason)
     yield
-    from testbench.workers import stop_card_processes
+    from testbench.orchestration.workers import stop_card_processes
 
     stop_card_processes()

@@ -179,7 +179,7 @@ def test_the_real_command_line_exits_2_on_bad_arguments(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_that_crashes_leaves_an_error_result_not_a_card_stuck_in_testing(catalog, monkeypatch):
-    import testbench.workers
+    import testbench.orchestration.workers
 
     class CrashingProcess:
         def run(self, job, *, on_event, tick=None):
@@ -189,7 +189,7 @@ def test_a_worker_that_crashes_leaves_an_error_result_not_a_card_stuck_in_testin
         def stop(self):
             pass
 
-    monkeypatch.setattr(testbench.workers, "card_process", lambda key, simulated: CrashingProcess())
+    monkeypatch.setattr(testbench.orchestration.workers, "card_process", lambda key, simulated: CrashingProcess())
     cards, status = bench("--simulate", "1")
     assert status == 1 and cards[0]["verdict"] == "error"
     assert cards[0]["error"] == "RuntimeError: driver went away"

@@ -202,7 +202,7 @@ def test_a_running_run_is_cancelled_within_seconds(start_bench):
 
 
 def test_a_message_delivered_twice_runs_once(start_bench, broker):
-    from testbench.tasks import run_execute_task
+    from testbench.orchestration.tasks import run_execute_task
 
     start_bench("host-a", 1, seed=0)
     (unit,) = seated_units("host-a")

@@ -6,8 +6,8 @@ import pytest
 from inventory.choices import UnitState
 from testbench.checks.base import CheckStatus
 from testbench.choices import RunState
-from testbench.execution import run_execute
 from testbench.models import Bench, BenchSlot
+from testbench.orchestration.execution import run_execute
 from testbench.runner import CardReport
 from testbench.services import run_create, run_interrupt
 
@@ -31,7 +31,7 @@ def test_a_claimed_run_that_cannot_be_prepared_ends_as_an_error(make_units, slot
 
 @pytest.mark.django_db
 def test_a_result_after_the_run_was_interrupted_is_dropped(make_units, slot, monkeypatch):
-    import testbench.workers
+    import testbench.orchestration.workers
 
     slot.device = {"kind": "simulated", "index": 0, "slug": "geforce-rtx-3080"}
     slot.save()
@@ -45,7 +45,7 @@ def test_a_result_after_the_run_was_interrupted_is_dropped(make_units, slot, mon
                                                  verdict=CheckStatus.PASS))
             return True
 
-    monkeypatch.setattr(testbench.workers, "card_process", lambda key, simulated: LateProcess())
+    monkeypatch.setattr(testbench.orchestration.workers, "card_process", lambda key, simulated: LateProcess())
     run = run_execute(run.pk, worker="test")
     unit.refresh_from_db()
     assert run.state == RunState.INTERRUPTED and not run.results.exists()
@@ -68,7 +68,7 @@ def test_a_card_put_on_hold_while_queued_has_its_run_cancelled(make_units, slot)
 @pytest.mark.django_db
 def test_one_retry_policy_a_busy_slot_is_tried_again_later_and_a_run_no_longer_queued_is_left(make_units, slot,
                                                                                                  settings):
-    from testbench.execution import RunAttempt, run_attempt
+    from testbench.orchestration.execution import RunAttempt, run_attempt
     from testbench.services import run_cancel, run_start
 
     settings.REFURB_SLOT_RETRY_S = 7
@@ -86,7 +86,7 @@ def test_the_celery_task_and_the_embedded_worker_both_go_through_run_attempt():
     # One set of retry rules: neither path catches SlotBusy or RunNotQueued itself.
     import inspect
 
-    from testbench import dispatch, tasks
+    from testbench.orchestration import dispatch, tasks
 
     for source in (inspect.getsource(tasks.run_execute_task), inspect.getsource(dispatch.run_execute_here)):
         assert "run_attempt(" in source and "SlotBusy" not in source and "RunNotQueued" not in source

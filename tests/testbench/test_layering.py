@@ -19,7 +19,7 @@ def test_web_process_imports_neither_torch_nor_pynvml(tmp_path):
 
 def test_worker_processes_run_without_django():
     # A card's worker process is spawned fresh: the code it imports must not need Django set up.
-    code = ("import sys; import testbench.workers, testbench.runner, testbench.hardware.discovery; "
+    code = ("import sys; import testbench.orchestration.workers, testbench.runner, testbench.hardware.discovery; "
             "print(sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                             env={"PATH": "/usr/bin:/bin"})

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pytest
 
 from testbench.hardware.discovery import DeviceSpec, simulated_specs
+from testbench.orchestration.workers import CANCEL_GRACE_S, CardJob, CardProcess, card_process, stop_card_processes
 from testbench.plans import SIM_TIME_FACTOR
 from testbench.reference import catalog_references
-from testbench.workers import CANCEL_GRACE_S, CardJob, CardProcess, card_process, stop_card_processes
 
 pytestmark = pytest.mark.database_independent
 

@@ -197,7 +197,7 @@ class Command(BaseCommand):
     def worker(self, *, loglevel: str, **options):
         from django.conf import settings
 
-        from testbench.host import bench_host_serve
+        from testbench.orchestration.host import bench_host_serve
 
         if settings.REFURB_EMBEDDED:
             raise usage("bench worker needs a broker: set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0); "

@@ -22,8 +22,8 @@ def run_execute_here(run_id: int) -> None:
     """The embedded mode's worker: attempts the run until it is executed or gone, waiting out a busy slot (an
     eager Celery retry would re-run at once, ignoring its countdown)."""
     # Imported here for the reason tasks.py gives: the run services import this module to send runs.
+    from ..services import run_sweep
     from .execution import run_attempt
-    from .services import run_sweep
 
     try:
         run_sweep()  # no bench host sweeps for this process: its own dead runs are found here

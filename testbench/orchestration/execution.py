@@ -1,8 +1,7 @@
 """Executing one queued run: claim it and its GPU slot, run its card in a worker process, store what the card shows.
 
-The Celery task (`testbench.tasks.run_execute_task`) on a bench host's worker and the embedded mode's threads
-(`testbench.dispatch`) both call `run_attempt`, so a run's records, events and retries are the same however it was
-sent.
+The Celery task (`tasks.run_execute_task`) on a bench host's worker and the embedded mode's threads (`dispatch`)
+both call `run_attempt`, so a run's records, events and retries are the same however it was sent.
 """
 
 from __future__ import annotations
@@ -18,14 +17,14 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 
 from inventory.errors import IllegalTransition
 
-from .checks.base import CheckResult, CheckStatus
-from .choices import RunState
-from .hardware.discovery import DeviceSpec
-from .models import TestRun
-from .plans import plan_for
-from .reference import reference_from_model
-from .selectors import fleet_baseline
-from .services import RunNotQueued, SlotBusy, run_cancel, run_finish, run_heartbeat, run_identity_save, run_start
+from ..checks.base import CheckResult, CheckStatus
+from ..choices import RunState
+from ..hardware.discovery import DeviceSpec
+from ..models import TestRun
+from ..plans import plan_for
+from ..reference import reference_from_model
+from ..selectors import fleet_baseline
+from ..services import RunNotQueued, SlotBusy, run_cancel, run_finish, run_heartbeat, run_identity_save, run_start
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +170,7 @@ def _stored(store: Callable[[], object], run: TestRun) -> bool:
 
 
 def _record_error(run: TestRun, error: str, on_progress: ProgressHook, traceback: str = "") -> None:
-    from .runner import CardReport
+    from ..runner import CardReport
 
     report = CardReport(label=run.device_label, declared=run.unit.gpu_model.slug, verdict=CheckStatus.ERROR,
                         checks=[CheckResult("worker", CheckStatus.ERROR, error,

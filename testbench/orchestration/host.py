@@ -11,8 +11,8 @@ import time
 from django.conf import settings
 from django.db import connection
 
-from .hardware.discovery import DeviceSpec
-from .services import bench_heartbeat, bench_register, run_sweep
+from ..hardware.discovery import DeviceSpec
+from ..services import bench_heartbeat, bench_register, run_sweep
 
 log = logging.getLogger(__name__)
 

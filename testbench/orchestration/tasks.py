@@ -24,6 +24,6 @@ def run_execute_task(self, run_id: int) -> str:
 def runs_sweep_task() -> int:
     """Interrupt running runs whose worker stopped sending heartbeats (beat schedules this; bench workers also run
     it between heartbeats, so a warehouse without beat still sweeps)."""
-    from .services import run_sweep
+    from ..services import run_sweep
 
     return len(run_sweep())

@@ -1,5 +1,5 @@
 """Card processes: one long-lived process per GPU slot, which runs that slot's runs one after another and reports
-progress and results through a queue. No database here: the caller (testbench.execution) turns events into records.
+progress and results through a queue. No database here: the caller (execution.py) turns events into records.
 
 Why a process per card: each GPU gets its own CUDA context and interpreter, so a hung or crashed driver call takes
 one card down, not the bench; a simulated card computes on one CPU thread of its own. Why long-lived: starting
@@ -23,10 +23,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .checks.base import Cancelled, CheckResult, CheckStatus
-from .hardware.base import DeviceLost, throttle_names
-from .hardware.discovery import DeviceSpec
-from .reference import ModelReference
+from ..checks.base import Cancelled, CheckResult, CheckStatus
+from ..hardware.base import DeviceLost, throttle_names
+from ..hardware.discovery import DeviceSpec
+from ..reference import ModelReference
 
 TELEMETRY_EVERY_S = 1.0  # a live sensor reading rides along with progress this often
 LIVE_SENSORS = ("gpu_temp_c", "hotspot_temp_c", "memory_temp_c", "power_w", "power_limit_w", "sm_clock_mhz",
@@ -71,8 +71,8 @@ def software_versions(identity: dict) -> dict:
 
 def work(job: CardJob, events, cancel) -> None:
     """One job in a card process: open the card, run the plan, send the report."""
-    from .plans import plan_for
-    from .runner import CardReport, run_plan
+    from ..plans import plan_for
+    from ..runner import CardReport, run_plan
 
     simulated = job.spec.kind == "simulated"
     device = None
