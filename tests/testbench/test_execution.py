@@ -82,11 +82,16 @@ def test_one_retry_policy_a_busy_slot_is_tried_again_later_and_a_run_no_longer_q
     assert run_attempt(waiting.pk, worker="test") == RunAttempt(None)  # cancelled: nothing to do, no retry
 
 
-def test_the_celery_task_and_the_embedded_worker_both_go_through_run_attempt():
-    # One set of retry rules: neither path catches SlotBusy or RunNotQueued itself.
-    import inspect
+def test_embedded_the_bench_task_waits_out_a_busy_slot_instead_of_an_eager_retry(settings, monkeypatch):
+    # One set of retry rules (run_attempt's); embedded, the task sleeps them out in its thread, since an eager Celery
+    # retry would run again at once.
+    from testbench.orchestration import execution, tasks
+    from testbench.orchestration.execution import RunAttempt
 
-    from testbench.orchestration import dispatch, tasks
-
-    for source in (inspect.getsource(tasks.run_execute_task), inspect.getsource(dispatch.run_execute_here)):
-        assert "run_attempt(" in source and "SlotBusy" not in source and "RunNotQueued" not in source
+    settings.REFURB_EMBEDDED = True
+    answers = [RunAttempt(None, retry_in_s=0.01), RunAttempt(None, retry_in_s=0.01), RunAttempt(None)]
+    calls, sleeps = [], []
+    monkeypatch.setattr(execution, "run_attempt", lambda run_id, worker="": calls.append(run_id) or answers.pop(0))
+    monkeypatch.setattr(tasks.time, "sleep", sleeps.append)
+    assert tasks.run_execute_task.apply(args=(41,)).get() == "not queued"
+    assert calls == [41, 41, 41] and sleeps == [0.01, 0.01]
