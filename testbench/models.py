@@ -19,9 +19,6 @@ class Bench(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Last heartbeat from the bench's worker")
     worker = models.CharField(max_length=128, blank=True, help_text="The worker that registered the bench last",
                               validators=[LINE_TEXT])
-    token_digest = models.CharField(max_length=64, blank=True, editable=False,
-                                    help_text="SHA-256 of the bench's API token (the token itself is not stored)",
-                                    validators=[LINE_TEXT])
 
     class Meta:
         ordering = ["name"]

@@ -12,8 +12,7 @@ from core.api.views import ActionPermsMixin
 
 from ..choices import RunState
 from ..models import Bench, TestRun
-from ..services import bench_heartbeat, run_cancel_request, runs_queue
-from .authentication import BenchTokenAuthentication, IsThisBench
+from ..services import run_cancel_request, runs_queue
 from .serializers import BenchSerializer, RunCancelSerializer, RunDetailSerializer, RunQueueSerializer, RunSerializer
 
 
@@ -23,15 +22,6 @@ class BenchViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Bench.objects.prefetch_related("slots__unit__gpu_model").order_by("name")
     serializer_class = BenchSerializer
     search_fields = ["name"]
-
-    @extend_schema(request=None, responses={204: None})
-    @action(detail=True, methods=["post"], authentication_classes=[BenchTokenAuthentication],
-            permission_classes=[IsThisBench])
-    def heartbeat(self, request, pk=None):
-        """A bench host says it is alive (`Authorization: Bench <token>`; a bench's token works for it alone)."""
-        bench = self.get_object()
-        bench_heartbeat(bench=bench)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RunFilterSet(filters.FilterSet):

@@ -3,8 +3,6 @@ NVML UUID or serial, or taken in), and heartbeats."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import asdict
 
 from django.db import transaction
@@ -177,20 +175,3 @@ def slot_seat(*, slot: BenchSlot, unit: Unit | None) -> BenchSlot:
         slot.unit = unit
         slot.save(update_fields=["unit"])
     return slot
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def bench_token_issue(*, bench: Bench) -> str:
-    """A new API token for a bench host (the previous one stops working). Only its digest is stored: show it once."""
-    token = secrets.token_urlsafe(32)
-    Bench.objects.filter(pk=bench.pk).update(token_digest=_digest(token))
-    return token
-
-
-def bench_for_token(token: str) -> Bench | None:
-    if not token or len(token) > 200:
-        return None
-    return Bench.objects.filter(token_digest=_digest(token)).first()

@@ -143,33 +143,3 @@ def test_the_admin_cancels_runs(seated, technician, reseller, client):
     client.force_login(reseller)  # may look, may not cancel
     page = client.get("/admin/testbench/testrun/").content.decode()
     assert "cancel_to_hold" not in page
-
-
-@pytest.mark.django_db
-def test_a_bench_token_reports_for_its_own_bench_only(seated, catalog, client_for):
-    from io import StringIO
-
-    from django.core.management import CommandError, call_command
-    from rest_framework.test import APIClient
-
-    from testbench.models import Bench
-
-    bench, units = seated
-    other = Bench.objects.create(name="bench-10", simulated=True)
-    out = StringIO()
-    call_command("bench", "token", "--bench", "bench-9", stdout=out)
-    token = out.getvalue().strip()
-    assert len(token) >= 40 and token not in Bench.objects.get(pk=bench.pk).token_digest
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bench {token}")
-    Bench.objects.filter(pk=bench.pk).update(last_seen_at=None)
-    assert client.post(f"/api/benches/{bench.pk}/heartbeat/").status_code == 204
-    assert Bench.objects.get(pk=bench.pk).last_seen_at is not None
-    assert client.post(f"/api/benches/{other.pk}/heartbeat/").status_code == 403  # not its bench
-    # Nor anything else: elsewhere a bench token is no credential at all.
-    assert client.get("/api/units/").status_code == 401
-    assert client.post("/api/runs/", {"units": [units[0].pk]}, format="json").status_code == 401
-    client.credentials(HTTP_AUTHORIZATION="Bench not-a-token")
-    assert client.post(f"/api/benches/{bench.pk}/heartbeat/").status_code == 401
-    with pytest.raises(CommandError, match="no bench named 'nope'"):
-        call_command("bench", "token", "--bench", "nope", stdout=StringIO())

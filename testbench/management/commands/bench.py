@@ -159,7 +159,7 @@ class Command(BaseCommand):
     help = "Test the cards on this bench host (real GPUs, or simulated cards with injected faults)."
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{run,worker,token}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{run,worker}")
         run = actions.add_parser("run", help="run a test plan on every card on this bench, all at once")
         add_device_arguments(run, or_simulate=True)
         run.add_argument("--lot", default="", metavar="REF",
@@ -173,26 +173,11 @@ class Command(BaseCommand):
                                                    "in them, send heartbeats, and run what is routed here")
         add_device_arguments(worker, or_simulate=False)
         worker.add_argument("--loglevel", default="info")
-        token = actions.add_parser("token", help="issue a new API token for a bench host (the old one stops "
-                                                 "working); it is printed once and stored only as a digest")
-        token.add_argument("--bench", required=True, help="bench host name")
 
     def handle(self, *args, action: str, **options):
         if action == "worker":
             return self.worker(**options)
-        if action == "token":
-            return self.token(**options)
         return self.run(**options)
-
-    def token(self, *, bench: str, **_):
-        from testbench.models import Bench
-        from testbench.services import bench_token_issue
-
-        found = Bench.objects.filter(name=bench).first()
-        if found is None:
-            known = ", ".join(Bench.objects.values_list("name", flat=True)[:20]) or "none yet"
-            raise usage(f"no bench named {bench!r} (known: {known}); a bench registers with `bench worker`")
-        self.stdout.write(bench_token_issue(bench=found))
 
     def worker(self, *, loglevel: str, **options):
         from django.conf import settings
