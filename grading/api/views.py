@@ -4,7 +4,6 @@ endpoint."""
 from __future__ import annotations
 
 from django.http import Http404
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -14,8 +13,9 @@ from rest_framework.views import APIView
 
 from core.api.views import ActionPermsMixin
 
+from ..filtersets import CertificateFilterSet, GradeFilterSet
 from ..keys import keyring
-from ..models import Certificate, CertificateStatus, Grade
+from ..models import Certificate, Grade
 from ..services import (
     certificate_by_public_id,
     certificate_issue,
@@ -35,14 +35,6 @@ from .serializers import (
     GradeSerializer,
     VerificationSerializer,
 )
-
-
-class GradeFilterSet(filters.FilterSet):
-    asset_tag = filters.CharFilter(field_name="unit__asset_tag")
-
-    class Meta:
-        model = Grade
-        fields = ["unit", "functional", "cosmetic", "disposition", "policy_version"]
 
 
 class GradeViewSet(ActionPermsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -71,15 +63,6 @@ class GradeViewSet(ActionPermsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
         serializer.is_valid(raise_exception=True)
         record = grade_override(unit=grade.unit, actor=request.user, overriding=grade, **serializer.validated_data)
         return Response(GradeSerializer(self.get_queryset().get(pk=record.pk)).data, status=status.HTTP_201_CREATED)
-
-
-class CertificateFilterSet(filters.FilterSet):
-    asset_tag = filters.CharFilter(field_name="unit__asset_tag")
-    status = filters.MultipleChoiceFilter(choices=CertificateStatus.choices)
-
-    class Meta:
-        model = Certificate
-        fields = ["unit", "status", "key_id"]
 
 
 class CertificateViewSet(ActionPermsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

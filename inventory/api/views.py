@@ -16,7 +16,7 @@ from core.api.views import ActionPermsMixin
 
 from .. import selectors
 from ..errors import IntakeRejected
-from ..filters import GpuModelFilterSet, LotFilterSet, UnitFilterSet
+from ..filtersets import GpuModelFilterSet, LotFilterSet, UnitFilterSet
 from ..media import protected_file_response
 from ..models import InspectionPhoto
 from ..roles import allowed_targets_for, can_see_costs

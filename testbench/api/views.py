@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -10,7 +9,7 @@ from rest_framework.response import Response
 
 from core.api.views import ActionPermsMixin
 
-from ..choices import RunState
+from ..filtersets import RunFilterSet
 from ..models import Bench, TestRun
 from ..services import run_cancel_request, runs_queue
 from .serializers import BenchSerializer, RunCancelSerializer, RunDetailSerializer, RunQueueSerializer, RunSerializer
@@ -22,16 +21,6 @@ class BenchViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Bench.objects.prefetch_related("slots__unit__gpu_model").order_by("name")
     serializer_class = BenchSerializer
     search_fields = ["name"]
-
-
-class RunFilterSet(filters.FilterSet):
-    state = filters.MultipleChoiceFilter(choices=RunState.choices)
-    bench = filters.CharFilter(field_name="bench__name")
-    asset_tag = filters.CharFilter(field_name="unit__asset_tag")
-
-    class Meta:
-        model = TestRun
-        fields = ["state", "bench", "unit", "plan", "verdict"]
 
 
 class RunViewSet(ActionPermsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
