@@ -283,7 +283,7 @@ class UnitAdmin(admin.ModelAdmin):
         with transaction.atomic():
             try:
                 if changes:
-                    unit_update(unit=obj, **changes)
+                    unit_update(unit=obj, actor=request.user, **changes)
                 if target:
                     unit_transition(unit=obj, to_state=target, actor=request.user,
                                     reason=form.cleaned_data.get("transition_reason", ""))

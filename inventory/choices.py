@@ -29,6 +29,7 @@ class EventKind(models.TextChoices):
     GRADE_OVERRIDE = "grade_override", "grade overridden"
     CERTIFICATE_REVOKED = "certificate_revoked", "certificate revoked"
     CERTIFICATE_SUPERSEDED = "certificate_superseded", "certificate superseded"
+    EDITED = "edited", "details edited"
 
 
 REASON_REQUIRED_STATES = frozenset({UnitState.ON_HOLD, UnitState.SCRAPPED, UnitState.RETURNED, UnitState.REPAIR})

@@ -153,7 +153,7 @@ class UnitViewSet(ActionPermsMixin, mixins.CreateModelMixin, mixins.UpdateModelM
         unit = self.get_object()
         serializer = UnitUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        unit_update(unit=unit, **serializer.validated_data)
+        unit_update(unit=unit, actor=request.user, **serializer.validated_data)
         return self._detail(unit)
 
     @extend_schema(request=TransitionSerializer, responses={200: UnitDetailSerializer, 409: CONFLICT})

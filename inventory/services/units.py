@@ -188,15 +188,23 @@ def unit_stated_fields_check(unit: Unit, changes: dict) -> None:
                             for field in stated})
 
 
-def unit_update(*, unit: Unit, **changes) -> Unit:
+def unit_update(*, unit: Unit, actor=None, actor_label: str = "", **changes) -> Unit:
+    """Edit the fields a person may edit (EDITABLE_FIELDS), and record what changed, from what to what, in an
+    `edited` event in the same transaction."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput({field: ["cannot be changed here"] for field in sorted(unknown)})
     with transaction.atomic():
         Unit.objects.select_for_update().filter(pk=unit.pk).exists()  # against a certificate issued meanwhile
         unit_stated_fields_check(unit, changes)
+        before = {field: getattr(unit, field) for field in changes}
         for field, value in changes.items():
             setattr(unit, field, value)
         unit.full_clean(exclude=["gpu_model", "lot"], validate_unique=False, validate_constraints=False)
         unit.save(update_fields=[*changes, "updated_at"])
+        changed = {field: [before[field], value] for field, value in changes.items() if before[field] != value}
+        if changed:
+            unit_event_record(unit=unit, kind=EventKind.EDITED, actor=actor, actor_label=actor_label,
+                              reason="edited " + ", ".join(f"{f.replace('_', ' ')}" for f in changed),
+                              payload={"changes": changed})
     return unit

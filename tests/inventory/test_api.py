@@ -417,3 +417,20 @@ def test_failed_inspection_leaves_no_photo_files_behind(unit, technician, client
                                       photos=[SimpleUploadedFile("card.png", _png().read(), "image/png")])
     assert not Inspection.objects.exists()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.django_db
+def test_an_edit_records_what_changed_from_what_to_what_and_who(unit, technician, client_for):
+    from inventory.choices import EventKind
+
+    client = client_for(technician)
+    events = unit.events.count()
+    response = client.patch(f"/api/units/{unit.pk}/", {"location": "shelf B3", "notes": ""}, format="json")
+    assert response.status_code == 200
+    event = unit.events.order_by("-id").first()
+    assert unit.events.count() == events + 1
+    assert (event.kind, event.actor, event.from_state, event.to_state) == (EventKind.EDITED, technician,
+                                                                           "received", "received")
+    assert event.payload == {"changes": {"location": ["", "shelf B3"]}} and event.reason == "edited location"
+    client.patch(f"/api/units/{unit.pk}/", {"location": "shelf B3"}, format="json")  # the same value: no change
+    assert unit.events.count() == events + 1
