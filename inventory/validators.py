@@ -104,15 +104,13 @@ def serial_lookup_key(text: str) -> str:
 # --- Currencies -------------------------------------------------------------------------------------------------
 
 CURRENCY_FILE = Path(__file__).resolve().parent / "data" / "iso4217.csv"
-# Reserved codes of ISO 4217 that name no money one pays with.
-_NOT_MONEY = {"XTS", "XXX"}
 
 
 @cache
 def currency_codes() -> frozenset[str]:
     """The current ISO 4217 alphabetic codes (inventory/data/iso4217.csv, whose header says where they come from)."""
     lines = [line for line in CURRENCY_FILE.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
-    return frozenset(row["code"] for row in csv.DictReader(lines)) - _NOT_MONEY
+    return frozenset(row["code"] for row in csv.DictReader(lines))
 
 
 def currency_validator(value: str) -> None:
