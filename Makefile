@@ -55,6 +55,7 @@ lint: install
 # The SQLite and PostgreSQL passes run side by side (each is one pytest process on its own database, so together
 # they use both cores of a 2-core CI machine); their output is shown whole, one pass after the other, as each ends.
 # Then the tests that start bench worker processes (celery_workers), alone, since they time heartbeats and cancels.
+# The GPU suite (tests/gpu, marker gpu) needs a CUDA card: scripts/gpu_check.sh runs it; here it is deselected.
 test: install lint
 	@echo "== the suite on SQLite and on PostgreSQL, side by side (output when each pass ends) =="
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres-db
@@ -62,7 +63,7 @@ test: install lint
 
 test-sqlite: install
 	@echo "== test suite on SQLite, random order seed $(TEST_SEED) (celery_workers: in the PostgreSQL pass) =="
-	env -u DATABASE_URL $(PYTEST) -m "not celery_workers"
+	env -u DATABASE_URL $(PYTEST) -m "not celery_workers and not gpu"
 
 # On PostgreSQL when it is reachable; under CI a missing PostgreSQL fails the run instead of skipping it.
 # Tests marked database_independent (the device layer and the checks) ran in the SQLite pass already.
@@ -80,7 +81,7 @@ PG_PASS = if $(BIN)/python scripts/db_ready.py "$(TEST_POSTGRES_URL)"; then \
 test-postgres: install test-postgres-db test-workers
 
 test-postgres-db: install
-	@$(call PG_PASS,the test suite,not database_independent and not celery_workers)
+	@$(call PG_PASS,the test suite,not database_independent and not celery_workers and not gpu)
 
 test-workers: install
 	@$(call PG_PASS,the bench-worker tests (celery_workers),celery_workers)

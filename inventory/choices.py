@@ -75,3 +75,4 @@ class GpuSegment(models.TextChoices):
     CONSUMER = "consumer", "Consumer"
     MINING = "mining", "Mining (headless)"
     WORKSTATION = "workstation", "Workstation"
+    DATACENTER = "datacenter", "Data centre"

@@ -2,6 +2,10 @@
 `scripts/gpu_check.sh`) call this and store or print what it returns.
 
     python -m testbench.runner --plan quick [--simulate N --faults vram_stuck_bit,…] [--json FILE]
+    python -m testbench.runner --plan quick [--model SLUG] [--inject vram_stuck_bit,compute_sdc] [--json FILE]
+
+On real GPUs, --inject plants memory and compute faults in each card's real data path (FaultInjectingDevice), to
+show the checks find them on that hardware; --model declares the catalog model instead of matching the PCI id.
 """
 
 from __future__ import annotations
@@ -103,8 +107,14 @@ def main(argv=None) -> int:
     parser.add_argument("--plan", default="quick")
     parser.add_argument("--simulate", type=int, default=0, help="run on N simulated cards instead of GPUs")
     parser.add_argument("--faults", default="", help="comma-separated fault profiles for the simulated cards")
+    parser.add_argument("--model", default="", help="declare this catalog model (slug) for every card")
+    parser.add_argument("--inject", default="", help="comma-separated fault profiles to plant in real GPUs")
     parser.add_argument("--json", dest="json_file", help="write the report as JSON to this file ('-': stdout)")
     args = parser.parse_args(argv)
+    if args.model and args.model not in catalog_references():
+        parser.error(f"unknown model {args.model!r}; see inventory/data/gpu_catalog.toml for the slugs")
+    if args.inject and args.simulate:
+        parser.error("--inject is for real GPUs; simulated cards take --faults")
     if args.simulate:
         import torch
 
@@ -124,11 +134,21 @@ def main(argv=None) -> int:
         if not devices:
             print("no CUDA GPU found (use --simulate N for simulated cards)", file=sys.stderr)
             return 2
+        if args.inject:
+            from .hardware.faults import build_fault_plan
+            from .hardware.injected import FaultInjectingDevice
+
+            try:
+                devices = [FaultInjectingDevice(d, build_fault_plan(args.inject.split(","), seed=d.index,
+                                                                    memory_bytes=d.memory_info()[0]), seed=d.index)
+                           for d in devices]
+            except ValueError as exc:
+                parser.error(str(exc))
     reports = []
     for device in devices:
         try:
             simulated = device.identity().simulated
-            reference = reference_for_device(device)
+            reference = catalog_references()[args.model] if args.model else reference_for_device(device)
         except (DeviceLost, LookupError) as exc:
             print(f"{device.label}: error: {exc}", file=sys.stderr)
             reports.append({"device": device.label, "model": None, "verdict": "error", "faults": [],
@@ -139,7 +159,7 @@ def main(argv=None) -> int:
                           progress=lambda check, fraction, phase, label=device.label: print(
                               f"\r{label} {check:<12} {fraction:5.0%} {phase[:40]:<40}", end="", file=sys.stderr))
         print(file=sys.stderr)
-        if simulated:
+        if simulated or args.inject:
             report.faults = list(device.faults.profiles)
         reports.append(report.as_dict())
         print(f"{device.label}: {report.verdict} "

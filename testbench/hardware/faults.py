@@ -2,13 +2,20 @@
 
 A plan is data (seeded, combinable); SimulatedDevice applies it in the real data path: stuck and weak cells corrupt
 the very buffer the VRAM check reads back, silent data corruption perturbs the GEMM output the compute check
-compares, and so on.
+compares, and so on. `apply_cell_faults` and `flip_top_exponent_bits` are those corruptions, shared with
+FaultInjectingDevice, which plants the same faults in a real GPU's memory and GEMM output.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from .base import DeviceBuffer
 
 PROFILES = (
     "healthy", "vram_stuck_bit", "vram_weak_cells", "compute_sdc", "thermal_runaway", "fan_failed",
@@ -97,3 +104,47 @@ def build_fault_plan(profiles: list[str] | tuple[str, ...], *, seed: int, memory
         elif profile == "fell_off_bus":
             plan.fall_off_bus_after_ops = rng.randint(20, 60)
     return plan
+
+
+def apply_cell_faults(plan: FaultPlan, buffer: DeviceBuffer, now: float,
+                      weak_state: dict[int, tuple[int, float]]) -> None:
+    """Make `buffer` hold what the plan's faulty cells would hold at time `now` (seconds): the corruption the VRAM
+    check must find. Works on the buffer's own tensor, on whatever device it lives. `weak_state` remembers, per weak
+    cell, the value last written there and since when (the caller keeps it between calls)."""
+    start, end = buffer.address, buffer.address + buffer.words * 4
+    words = buffer.tensor
+    for fault in plan.stuck_bits:
+        if start <= fault.address < end:
+            index = (fault.address - start) // 4
+            mask = bit_mask(fault.bit)
+            words[index] = (words[index] | mask) if fault.value else (words[index] & ~mask)
+    for cell in plan.weak_cells:
+        if not start <= cell.address < end:
+            continue
+        index = (cell.address - start) // 4
+        value = int(words[index])
+        last = weak_state.get(cell.address)
+        if last is None or last[0] != value:
+            weak_state[cell.address] = (value, now)  # freshly written: the cell holds, for now
+        elif value & bit_mask(cell.bit) and now - last[1] >= cell.delay_s:
+            words[index] = value & ~bit_mask(cell.bit)  # the charge has leaked away
+            weak_state[cell.address] = (int(words[index]), now)
+
+
+def flip_top_exponent_bits(result: torch.Tensor, fraction: float, generator: torch.Generator) -> None:
+    """Silent data corruption as a bit flip in a GEMM's output: the top exponent bit of a share of the elements,
+    which makes a value of magnitude >= 2 nearly zero and a smaller one enormous. `generator` (a CPU one) picks
+    which elements; the flip happens in `result` where it lives."""
+    import torch
+
+    int_dtype, bit = {torch.float32: (torch.int32, 30), torch.float16: (torch.int16, 14),
+                      torch.bfloat16: (torch.int16, 14)}[result.dtype]
+    flat = result.view(-1).view(int_dtype)
+    count = max(1, round(flat.numel() * fraction))
+    positions = torch.randint(flat.numel(), (count,), generator=generator).to(flat.device)
+    flat[positions] = torch.bitwise_xor(flat[positions], torch.tensor(1 << bit, dtype=int_dtype, device=flat.device))
+
+
+def bit_mask(bit: int) -> int:
+    """The int32 mask of `bit` (bit 31 is the sign bit of a torch int32)."""
+    return -(1 << 31) if bit == 31 else 1 << bit

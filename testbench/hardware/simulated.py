@@ -30,7 +30,7 @@ from .base import (
     TelemetrySample,
     pcie_link_gbs,
 )
-from .faults import FaultPlan
+from .faults import FaultPlan, apply_cell_faults, flip_top_exponent_bits
 
 DEFAULT_MEMORY_BYTES = 64 * 2**20
 AMBIENT_C = 25.0
@@ -280,30 +280,8 @@ class SimulatedDevice(GpuDevice):
         with self._lock:
             self._operation()
             if buffer is not None:
-                self._apply_cell_faults(buffer)
+                apply_cell_faults(self.faults, buffer, self._now(), self._weak_state)
             self._mark_busy(wall_start - 0.0, time.monotonic())
-
-    def _apply_cell_faults(self, buffer: DeviceBuffer) -> None:
-        """Make the buffer hold what faulty cells would hold now: the corruption the VRAM check must find."""
-        start, end = buffer.address, buffer.address + buffer.words * 4
-        words = buffer.tensor
-        for fault in self.faults.stuck_bits:
-            if start <= fault.address < end:
-                index = (fault.address - start) // 4
-                mask = _bit_mask(fault.bit)
-                words[index] = (words[index] | mask) if fault.value else (words[index] & ~mask)
-        now = self._now()
-        for cell in self.faults.weak_cells:
-            if not start <= cell.address < end:
-                continue
-            index = (cell.address - start) // 4
-            value = int(words[index])
-            last = self._weak_state.get(cell.address)
-            if last is None or last[0] != value:
-                self._weak_state[cell.address] = (value, now)  # freshly written: the cell holds, for now
-            elif value & _bit_mask(cell.bit) and now - last[1] >= cell.delay_s:
-                words[index] = value & ~_bit_mask(cell.bit)  # the charge has leaked away
-                self._weak_state[cell.address] = (int(words[index]), now)
 
     def _jitter(self) -> float:
         return self._timing_jitter.uniform(0.97, 1.03)
@@ -333,7 +311,8 @@ class SimulatedDevice(GpuDevice):
             generator = self._sdc_generator
             if self.faults.sdc_repeatable:
                 generator = torch.Generator().manual_seed(self.seed)
-            _flip_top_exponent_bits(result, self.faults.sdc_fraction, generator, self._lock)
+            with self._lock:
+                flip_top_exponent_bits(result, self.faults.sdc_fraction, generator)
         with self._lock:
             self._mark_busy(wall_start, time.monotonic())
         return result
@@ -389,21 +368,3 @@ class SimulatedDevice(GpuDevice):
     def throttle_reasons_seen(self) -> int:
         return self._throttle_seen
 
-
-_INT_VIEW = {torch.float32: (torch.int32, 30), torch.float16: (torch.int16, 14), torch.bfloat16: (torch.int16, 14)}
-
-
-def _flip_top_exponent_bits(result: torch.Tensor, fraction: float, generator: torch.Generator, lock) -> None:
-    """Silent data corruption as a bit flip in the output: the top exponent bit of a share of the elements,
-    which makes a value of magnitude ≥ 2 nearly zero and a smaller one enormous."""
-    int_dtype, bit = _INT_VIEW[result.dtype]
-    flat = result.view(-1).view(int_dtype)
-    count = max(1, round(flat.numel() * fraction))
-    with lock:
-        positions = torch.randint(flat.numel(), (count,), generator=generator)
-    flat[positions] = torch.bitwise_xor(flat[positions], torch.tensor(1 << bit, dtype=int_dtype))
-
-
-def _bit_mask(bit: int) -> int:
-    """The int32 mask of `bit` (bit 31 is the sign bit of a torch int32)."""
-    return -(1 << 31) if bit == 31 else 1 << bit
