@@ -67,6 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--simulate", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--slice-mib", type=int, default=None,
+                        help="the VRAM test's slice size (default: the check's own choice for this card)")
     args = parser.parse_args()
     device, sizes = pick_device(args.simulate)
     identity = device.identity()
@@ -86,7 +88,7 @@ def main() -> None:
     if device.torch_device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device.torch_device)
     before = peak_bytes(device)
-    vram = run_check("vram", vram_check, CheckContext(device), chunk_mib=chunk_mib, slice_mib=32,
+    vram = run_check("vram", vram_check, CheckContext(device), chunk_mib=chunk_mib, slice_mib=args.slice_mib,
                      patterns=patterns, modulo_offsets=4)
     added = peak_bytes(device) - before - (vram.metrics["tested_bytes"]
                                            if device.torch_device.type == "cpu" else 0)
@@ -112,7 +114,7 @@ def main() -> None:
         "vram_ratio": round(vram_ratio, 3), "vram_target": VRAM_TARGET,
         "vram_tested_mib": round(vram.metrics["tested_bytes"] / 2**20, 1),
         "vram_coverage_of_free": vram.metrics["coverage_of_free"],
-        "vram_added_peak_mib": round(added / 2**20, 1),
+        "vram_added_peak_mib": round(added / 2**20, 1), "vram_slice_mib": vram.metrics["slice_mib"],
         "plain_matmul_tflops": round(plain_tflops, 4), "compute_stress_tflops": stress.metrics["fp32_tflops"],
         "compute_ratio": round(compute_ratio, 3), "compute_target": COMPUTE_TARGET,
         "vram_status": str(vram.status), "compute_status": str(stress.status),

@@ -2,10 +2,13 @@
 
 Memory is taken as large chunks of 32-bit words; every pattern writes a chunk, lets the device finish
 (`synchronize`, where a simulated card's bad cells act), then reads it back slice by slice, so the memory this test
-adds beyond the buffer under test is one slice's worth of temporaries. A mismatching word is read again to tell a
-bad cell (still wrong) from a bad read (right the second time). The evidence — first failing addresses with
-expected/actual/XOR, which data bits flip, how many bits per word — tells a stuck data line, an address fault and
-scattered weak cells apart (as memtest_vulkan reports them).
+adds beyond the buffer under test is a few slices' worth of temporaries (about 3.25 slices: two work tensors, the
+offsets, a mask). Each slice costs a host round trip, so a fast card needs large slices: by default a slice is the
+largest power of two from 32 MiB up to the chunk whose temporaries stay within 1% of free memory (on an H200,
+256 MiB: the 32 MiB slices used before kept the test at 0.14 of the card's copy bandwidth, docs/benchmarks.md).
+A mismatching word is read again to tell a bad cell (still wrong) from a bad read (right the second time). The
+evidence — first failing addresses with expected/actual/XOR, which data bits flip, how many bits per word — tells a
+stuck data line, an address fault and scattered weak cells apart (as memtest_vulkan reports them).
 """
 
 from __future__ import annotations
@@ -93,13 +96,29 @@ class ErrorLog:
         return f"scattered bad cells: {len(self.addresses)} addresses, bits {flipping}"
 
 
+SLICE_MIN_MIB = 32
+SLICE_MEMORY_SHARE = 0.01  # of free memory, for the temporaries beside the buffer under test
+SLICE_TEMPORARIES = 3.25  # slices' worth of temporaries: two work tensors, the offsets, a comparison mask
+
+
+def slice_mib_for(free_bytes: int, chunk_mib: int) -> int:
+    """The largest power-of-two slice (MiB) from SLICE_MIN_MIB up to the chunk whose temporaries fit the budget."""
+    slice_mib = SLICE_MIN_MIB
+    while slice_mib * 2 <= chunk_mib and slice_mib * 2 * 2**20 * SLICE_TEMPORARIES <= free_bytes * SLICE_MEMORY_SHARE:
+        slice_mib *= 2
+    return min(slice_mib, chunk_mib)
+
+
 class VramTest:
-    def __init__(self, ctx: CheckContext, *, coverage: float, chunk_mib: int, slice_mib: int, patterns,
+    def __init__(self, ctx: CheckContext, *, coverage: float, chunk_mib: int, slice_mib: int | None, patterns,
                  retention_s: float, modulo_offsets: int, seed: int, max_reported: int):
         self.ctx = ctx
         self.device = ctx.device
         self.coverage = coverage
         self.chunk_words = chunk_mib * 2**20 // WORD
+        if slice_mib is None:
+            slice_mib = slice_mib_for(self.device.memory_info()[0], chunk_mib)
+        self.slice_mib = slice_mib
         self.slice_words = slice_mib * 2**20 // WORD
         self.patterns = list(patterns)
         self.retention_s = retention_s
@@ -338,6 +357,7 @@ class VramTest:
             "distinct_addresses": len(errors.addresses),
             "patterns": sorted(set(self.patterns)),
             "throughput_gbs": round(self.bytes_moved / elapsed / 1e9, 3) if elapsed else 0.0,
+            "slice_mib": self.slice_mib,
         }
         evidence = {}
         if not errors.count and metrics["coverage_of_free"] < self.coverage - 0.005:
@@ -355,7 +375,7 @@ class VramTest:
                            metrics, evidence)
 
 
-def vram_check(ctx: CheckContext, *, coverage: float = 0.95, chunk_mib: int = 256, slice_mib: int = 32,
+def vram_check(ctx: CheckContext, *, coverage: float = 0.95, chunk_mib: int = 256, slice_mib: int | None = None,
                patterns=ALL_PATTERNS, retention_s: float = 10.0, modulo_offsets: int = 20, seed: int = 0,
                max_reported: int = 32) -> CheckResult:
     return VramTest(ctx, coverage=coverage, chunk_mib=chunk_mib, slice_mib=slice_mib, patterns=patterns,
