@@ -150,6 +150,7 @@ PAYLOAD = {
               "override": (None, {"measured_grade": str, "reason": str, "by": str, "at": str})},
     "ai_readiness": (None, dict),
 }
+CHECK_FINDINGS = {"findings": ListOf({"code": str, "severity": str, "sentence": str})}  # from schema 4
 THERMAL = (None, {"time_s": ListOf(NUMBER)})  # and each sensor's readings: payload_shape_problem
 SOFTWARE = MapOf(TEXT_OR_NULL)
 READINGS = ListOf((NUMBER, None))
@@ -222,9 +223,15 @@ def shape_problem(value, shape, path: str) -> str:
 def payload_shape_problem(payload, path: str = "payload") -> str:
     """"" if `payload` has the members a certificate's readers use, of the right types, else what is wrong. Schema 3
     also carries its thermal series (each sensor a list of numbers or nulls as long as its times) and software
-    versions as text."""
+    versions as text; schema 4 each check's findings and each reason's code."""
     if problem := shape_problem(payload, PAYLOAD, path):
         return problem
+    if schema_version(payload) >= 4:
+        for index, check in enumerate(payload["test"]["checks"]):
+            if problem := shape_problem(check, CHECK_FINDINGS, f"{path}.test.checks[{index}]"):
+                return problem
+        if problem := shape_problem(payload["grade"]["reasons"], ListOf({"code": str}), f"{path}.grade.reasons"):
+            return problem
     if schema_version(payload) < 3:
         return ""
     test = payload["test"]

@@ -1,8 +1,10 @@
 """From a test run's results to a functional grade with reasons. Django-free: it reads check results as plain dicts
 (a CheckResultRecord's fields, or CheckResult.as_dict()), so it grades stored runs and fresh reports alike.
 
-Every reason carries a machine-readable code, the check, the measured value, the threshold and a sentence a buyer
-can read ("VRAM: 6 errors, one bad cell: bit 4 at 0x8996c4"; "BF16 throughput 83% of reference").
+It reads the checks' findings (testbench/checks/findings.py): codes, measured values and thresholds, never the
+checks' sentences, so rewording a sentence cannot change a grade. The policy (grading/policy.py) maps each code to
+what it does to the grade; the reason a buyer reads is the finding's sentence, with the repair where there is one.
+Performance is graded on the measured ratios against the policy's bands.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ FAIL, LIMIT, WARN = "fail", "limit", "warn"  # reason severities: FAIL, F-C, F-B
 
 @dataclass(frozen=True)
 class Reason:
-    code: str
+    code: str  # a finding code (docs/findings.md), or performance.* / check.unexplained from the grader itself
     check: str
     severity: str
     measured: object
     threshold: object
     sentence: str
+    source: str = ""  # where the threshold is defined
 
 
 @dataclass
@@ -31,9 +34,10 @@ class Grade:
     cosmetic: str  # A–D from the inspection, "" if none
     policy_version: str
     reasons: list[Reason] = field(default_factory=list)
-    disposition: str = "graded"  # the unit's next state: graded, repair or failed
+    disposition: str = "graded"  # where the card goes: graded, repair, failed, or retest (in another slot)
     marketplace: dict = field(default_factory=dict)
     ai: dict = field(default_factory=dict)
+    awaiting_another_slot: list[str] = field(default_factory=list)  # codes a run in another slot must confirm
 
     def as_dict(self) -> dict:
         return {"functional": self.functional, "cosmetic": self.cosmetic, "policy_version": self.policy_version,
@@ -41,154 +45,89 @@ class Grade:
                 "marketplace": self.marketplace, "ai": self.ai}
 
 
+CHECK_TITLES = {"vram": "VRAM", "pcie": "PCIe", "thermal": "thermal", "health": "health", "identity": "identity",
+                "compute": "compute", "performance": "performance"}
+
+
 def _ratio_text(key: str) -> str:
     return key.replace("_vs_expected", "").replace("_gbs", "").replace("_tflops", "").replace("_", " ")
 
 
 def _performance(result: dict, policy: dict) -> list[Reason]:
+    """Graded on the measured ratios (the check's `*_vs_expected` metrics) against the policy's bands."""
     metrics = result.get("metrics") or {}
     ratios = {k: v for k, v in metrics.items() if k.endswith("_vs_expected") and isinstance(v, int | float)}
     if not ratios:
-        return [Reason("performance_unmeasured", "performance", FAIL, None, policy["performance"]["c"],
-                       f"performance: not measured ({result.get('summary', '')})")]
+        return [Reason("performance.unmeasured", "performance", FAIL, None, policy["performance"]["c"],
+                       "performance: not measured")]
     key, worst = min(ratios.items(), key=lambda item: item[1])
     what = _ratio_text(key).upper().replace("MEMORY BANDWIDTH", "memory bandwidth")
     basis = metrics.get("basis", "reference")
     limits = policy["performance"]
-    for severity, code, bound in ((FAIL, "underperforms", limits["c"]), (LIMIT, "performance_reduced", limits["b"]),
-                                  (WARN, "performance_below_reference", limits["a"])):
+    for severity, code, bound in ((FAIL, "performance.underperforms", limits["c"]),
+                                  (LIMIT, "performance.reduced", limits["b"]),
+                                  (WARN, "performance.below_reference", limits["a"])):
         if worst < bound:
             return [Reason(code, "performance", severity, round(worst, 3), bound,
                            f"{what} throughput {worst:.0%} of reference ({basis}; {bound:.0%} needed for "
-                           f"{'a pass' if severity == FAIL else 'the grade above'})")]
+                           f"{'a pass' if severity == FAIL else 'the grade above'})", "grading/policy.py:performance")]
     return []
 
 
-def _vram(result: dict) -> list[Reason]:
-    metrics, evidence = result.get("metrics") or {}, result.get("evidence") or {}
-    if result["status"] == "fail":
-        errors = metrics.get("errors")
-        first = (evidence.get("first_errors") or [{}])[0]
-        detail = evidence.get("diagnosis") or result.get("summary", "")
-        where = ""
-        if first.get("address") is not None:
-            where = (f"; first at {first['address']}: wrote {first.get('expected')}, read {first.get('actual')}"
-                     if first.get("expected") is not None else f"; first at {first['address']}")
-        return [Reason("vram_errors", "vram", FAIL, errors, 0, f"VRAM: {errors} bit errors, {detail}{where}")]
-    if result["status"] == "warn":
-        coverage = metrics.get("coverage_of_free")
-        return [Reason("vram_coverage", "vram", WARN, coverage, 0.95,
-                       f"VRAM: only {coverage:.0%} of free memory tested" if coverage is not None
-                       else f"VRAM: {result.get('summary', '')}")]
-    return []
+def _reason(check: str, finding: dict, policy: dict) -> Reason:
+    """A finding as the grade states it: a failure fails the card, a warning is F-B, and the policy's limitations
+    (a degraded link) are F-C; a repairable failure names its repair."""
+    code = finding["code"]
+    if finding["severity"] == "fail":
+        severity = FAIL
+    else:
+        severity = LIMIT if code in policy["limitations"] else WARN
+    repair = policy["repairs"].get(code) if severity == FAIL else None
+    sentence = f"{CHECK_TITLES.get(check, check)}: {finding['sentence']}" + (f" ({repair})" if repair else "")
+    return Reason(code, check, severity, finding.get("measured"), finding.get("threshold"),
+                  sentence + finding.get("note", ""), finding.get("source") or "")
 
 
-def _thermal(result: dict) -> list[Reason]:
-    metrics, summary = result.get("metrics") or {}, result.get("summary", "")
-    delta, peak = metrics.get("peak_hotspot_delta_c"), metrics.get("peak_gpu_temp_c")
-    reasons = []
-    if result["status"] == "fail":
-        clauses = [c.strip() for c in summary.split(";")]
-        fan = [c for c in clauses if "fan" in c]
-        if fan:  # the heat follows from the fan: one cause, one fix
-            heat = [c for c in clauses if "°C" in c][:1]
-            reasons.append(Reason("fan_failed", "thermal", FAIL, fan[0], "every fan follows its target",
-                                  f"cooling: {'; '.join(fan + heat)} (fan replacement)"))
-        else:
-            reasons.append(Reason("thermal_limit", "thermal", FAIL, {"peak_gpu_c": peak, "hotspot_delta_c": delta},
-                                  {"gpu_c": 92, "hotspot_delta_c": 30},
-                                  f"thermal: {summary}" + ("" if "repaste" in summary else " (repaste and new pads)")))
-    elif result["status"] == "warn":
-        throttled = "throttling" in summary
-        reasons.append(Reason("thermal_throttling" if throttled else "thermal_warning", "thermal", WARN,
-                              {"peak_gpu_c": peak, "hotspot_delta_c": delta, "throttle": metrics.get(
-                                  "throttle_reasons_seen")}, {"gpu_c": 83, "hotspot_delta_c": 20},
-                              f"thermal: {summary}"))
-    return reasons
-
-
-def _generic(result: dict, code_fail: str, code_warn: str, *, warn_severity: str = WARN) -> list[Reason]:
-    name, summary = result["name"], result.get("summary", "")
-    if result["status"] == "fail":
-        return [Reason(code_fail, name, FAIL, result.get("metrics"), None, f"{name}: {summary}")]
-    if result["status"] == "warn":
-        return [Reason(code_warn, name, warn_severity, result.get("metrics"), None, f"{name}: {summary}")]
-    return []
-
-
-def _health(result: dict, *, thermal_failed: bool) -> list[Reason]:
-    """The health counters. Throttling for heat is the thermal check's cause to name when that check failed: the
-    card's counters are not a second fault."""
-    if result["status"] == "pass":
+def _unexplained(result: dict) -> list[Reason]:
+    """A result recorded before checks reported findings: its status is all there is to go on."""
+    status = result["status"]
+    if status == "pass":
         return []
-    clauses = [c.strip() for c in result.get("summary", "").split(";") if c.strip()]
-    if thermal_failed:
-        clauses = [c for c in clauses if "throttl" not in c]
-    if not clauses:
-        return []
-    severity, code = (FAIL, "health_counters") if result["status"] == "fail" else (WARN, "health_warning")
-    return [Reason(code, "health", severity, result.get("metrics"), None, f"health: {'; '.join(clauses)}")]
-
-
-def _pcie(result: dict) -> list[Reason]:
-    metrics, summary = result.get("metrics") or {}, result.get("summary", "")
-    if result["status"] == "fail":
-        return [Reason("pcie_transfer", "pcie", FAIL, metrics.get("worst_vs_link"), 0.35, f"PCIe: {summary}")]
-    if result["status"] == "warn":
-        link = f"gen{metrics.get('link_generation')} x{metrics.get('link_width')}"
-        built = f"gen{metrics.get('card_generation')} x{metrics.get('card_width')}"
-        if link != built:
-            return [Reason("pcie_link_limited", "pcie", LIMIT, link, built,
-                           f"PCIe link {link} where the card is built for {built}: host transfers limited to "
-                           f"{metrics.get('link_gbs')} GB/s")]
-        return [Reason("pcie_slow", "pcie", WARN, metrics.get("worst_vs_link"), 0.6, f"PCIe: {summary}")]
-    return []
+    severity = WARN if status == "warn" else FAIL
+    return [Reason("check.unexplained", result["name"], severity, status, "pass",
+                   f"{result['name']}: {status} (recorded before findings; retest for the cause)")]
 
 
 def grade_results(results: list[dict], *, reference, cosmetic: str = "", identity: dict | None = None,
-                  policy: dict = POLICY, marketplace_options: dict | None = None) -> Grade:
+                  policy: dict = POLICY, marketplace_options: dict | None = None,
+                  confirmed_in_another_slot: frozenset[str] = frozenset()) -> Grade:
     """Grade one run's check results (in run order) for a card of catalog model `reference`. `marketplace_options`
-    are the seller's eBay standing (see policy.marketplace_conditions)."""
-    reasons: list[Reason] = []
+    are the seller's eBay standing (see policy.marketplace_conditions). `confirmed_in_another_slot`: the finding
+    codes an earlier run of this card found in another slot; the policy's `retest_in_another_slot` findings count
+    against the card only when confirmed so, else the card is retested in another slot."""
+    found: list[tuple[str, dict]] = []  # (check, finding)
+    performance: list[Reason] = []
+    unexplained: list[Reason] = []
     by_name = {r["name"]: r for r in results}
     for result in results:
-        name, status = result["name"], result["status"]
-        if status == "error":
-            summary = result.get("summary", "")
-            code = "device_lost" if "device lost" in summary else "check_error"
-            reasons.append(Reason(code, name, FAIL, status, "a finished check",
-                                  f"{name}: {'the card stopped answering' if code == 'device_lost' else summary}"))
-        elif name == "performance":
-            reasons += _performance(result, policy)
-        elif name == "vram":
-            reasons += _vram(result)
-        elif name == "thermal":
-            reasons += _thermal(result)
-        elif name == "pcie":
-            reasons += _pcie(result)
-        elif name == "identity":
-            reasons += _generic(result, "identity_mismatch", "mining_leftovers")
-        elif name == "compute":
-            if status == "fail":
-                reasons.append(Reason("compute_mismatch", "compute", FAIL, None, 0, f"compute: {result['summary']}"))
-        elif name == "health":
-            reasons += _health(result, thermal_failed=(by_name.get("thermal") or {}).get("status") == "fail")
+        name, findings = result["name"], result.get("findings")
+        if name == "performance" and result["status"] != "error":
+            performance = _performance(result, policy)  # measured ratios against the policy's bands
+        elif findings is None or (result["status"] in ("fail", "error") and not findings):
+            unexplained += _unexplained(result)  # recorded before findings, or a failure that names no cause
         else:
-            reasons += _generic(result, f"{name}_failed", f"{name}_warning")
-    # An overheating card throttles, so its performance says nothing about the chip: the thermal cause is named, and
-    # performance is graded on the retest after the repair.
-    heat = [i for i, r in enumerate(reasons) if r.code in ("fan_failed", "thermal_limit")]
-    if heat and any(r.check == "performance" for r in reasons):
-        reasons = [r for r in reasons if r.check != "performance"]
-        first = next(i for i, r in enumerate(reasons) if r.code in ("fan_failed", "thermal_limit"))
-        cause = reasons[first]
-        reasons[first] = Reason(cause.code, cause.check, cause.severity, cause.measured, cause.threshold,
-                                cause.sentence + "; performance is graded on the retest after the repair")
+            found += [(name, finding) for finding in findings]
+    found, performance = _one_cause_each(found, performance, policy)
+    reasons = [_reason(check, finding, policy) for check, finding in found] + performance + unexplained
+    suspects = {r.code for r in reasons if r.code in policy["retest_in_another_slot"]} - confirmed_in_another_slot
+    reasons = [Reason(r.code, r.check, r.severity, r.measured, r.threshold,
+                      r.sentence + "; may be the slot: retest in another slot", r.source)
+               if r.code in suspects else r for r in reasons]
     severities = {r.severity for r in reasons}
     functional = "FAIL" if FAIL in severities else "F-C" if LIMIT in severities else \
         "F-B" if WARN in severities else "F-A"
-    failing = {r.code for r in reasons if r.severity == FAIL}
-    disposition = "graded"
+    failing = {r.code for r in reasons if r.severity == FAIL} - suspects  # what the bench cannot explain
+    disposition = "retest" if suspects else "graded"
     if failing:
         disposition = "repair" if failing <= set(policy["repairable"]) else "failed"
     order = {FAIL: 0, LIMIT: 1, WARN: 2}
@@ -198,4 +137,26 @@ def grade_results(results: list[dict], *, reference, cosmetic: str = "", identit
     return Grade(functional=functional, cosmetic=cosmetic or "", policy_version=policy["version"], reasons=reasons,
                  disposition=disposition,
                  marketplace=marketplace_conditions(functional, cosmetic or "", **(marketplace_options or {})),
-                 ai=readiness)
+                 ai=readiness, awaiting_another_slot=sorted(suspects))
+
+
+def _one_cause_each(found: list[tuple[str, dict]], performance: list[Reason],
+                    policy: dict) -> tuple[list[tuple[str, dict]], list[Reason]]:
+    """Consequences are not second faults. Overheating explains the throttling the health counters saw, and makes
+    performance say nothing about the chip (graded on the retest after the repair). A dead fan explains the heat:
+    one reason, one fix."""
+    heat = [f for check, f in found if check == "thermal" and f["code"] in policy["repairable"]
+            and f["severity"] == "fail"]
+    if not heat:
+        return found, performance
+    found = [(c, f) for c, f in found if f["code"] not in policy["consequences_of_heat"]]
+    fan = next((f for f in heat if f["code"] == "thermal.fan_not_spinning"), None)
+    cause = fan or heat[0]
+    sentence = cause["sentence"]
+    if fan is not None:
+        others = [f for f in heat if f is not fan]
+        found = [(c, f) for c, f in found if f not in others]
+        sentence += "".join(f"; {f['sentence']}" for f in others[:1])
+    note = "; performance is graded on the retest after the repair" if performance else ""
+    found = [(c, {**f, "sentence": sentence, "note": note} if f is cause else f) for c, f in found]
+    return found, []

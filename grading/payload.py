@@ -18,11 +18,14 @@ import re
 # 3: the thermal soak travels as a series (so the PDF is a function of the payload alone and can be re-rendered to
 # check a file offline), an override names the admin role rather than the admin, and software versions are only
 # versions. Payloads of schemas 1 and 2 still verify: a signature is over the bytes a certificate was issued with.
-SCHEMA = "refurb-certificate/3"
+# 4: each check carries its findings (code, severity, measured value, threshold, sentence) and each reason its
+# finding code and where its threshold is defined (docs/findings.md).
+SCHEMA = "refurb-certificate/4"
 SCHEMA_PREFIX = "refurb-certificate/"
 MAX_SAFE_INTEGER = 2**53 - 1
 # Evidence worth carrying on the certificate: small, and what a buyer would ask about.
 CHECK_EVIDENCE = {"vram": ("bit_histogram", "diagnosis")}
+FINDING_KEYS = ("code", "severity", "measured", "threshold", "source", "sentence")
 METRIC_LIST_LIMIT = 16  # longer lists are working data, not facts for a buyer
 SOFTWARE_KEYS = ("refurb", "torch", "cuda", "driver", "cuda_driver")
 # A version starts with a digit ("2.3.0+cu121", "550.54.14"); a host name ("bench-03") does not.
@@ -73,7 +76,9 @@ def _metrics(metrics: dict) -> dict:
 
 def check_facts(result: dict) -> dict:
     facts = {"name": result["name"], "status": result["status"], "summary": result.get("summary", ""),
-             "metrics": _metrics(result.get("metrics") or {})}
+             "metrics": _metrics(result.get("metrics") or {}),
+             "findings": [{key: plain(finding.get(key)) for key in FINDING_KEYS}
+                          for finding in result.get("findings") or []]}
     evidence = result.get("evidence") or {}
     wanted = {k: plain(evidence[k]) for k in CHECK_EVIDENCE.get(result["name"], ()) if evidence.get(k)}
     if wanted and result["status"] != "pass":

@@ -7,16 +7,31 @@ Functional grades (docs/grading.md):
 - F-C: usable with a stated limitation (a degraded PCIe link, performance from `performance.c`);
 - FAIL: any VRAM error, compute mismatch, lost device, failed fan or check that could not run, identity mismatch,
   failed health counters, performance below `performance.c`.
+Which findings do what is the data below (`repairable`, `limitations`, `consequences_of_heat`); a finding the
+policy does not name takes the severity its check gave it (fail: FAIL, warn: F-B).
 """
 
 from __future__ import annotations
 
 POLICY = {
-    "version": "2026.12-1",
+    # 2026.12-2: grades read the checks' finding codes (docs/findings.md); the grades themselves are those of -1.
+    "version": "2026.12-2",
     # Shares of the reference (the fleet median from five cards of the model, else datasheet × efficiency).
     "performance": {"a": 0.95, "b": 0.90, "c": 0.80},
-    # Failures a workshop can fix: the card goes to repair rather than failed.
-    "repairable": ["thermal_limit", "fan_failed"],
+    # Failures a workshop can fix: the card goes to repair rather than failed, and the reason names the repair.
+    "repairable": ["thermal.fan_not_spinning", "thermal.gpu_hot", "thermal.repaste_needed", "thermal.memory_hot",
+                   "thermal.hardware_protection"],
+    "repairs": {"thermal.fan_not_spinning": "fan replacement", "thermal.gpu_hot": "repaste and new pads",
+                "thermal.repaste_needed": "repaste and new pads", "thermal.memory_hot": "new memory pads",
+                "thermal.hardware_protection": "repaste and new pads"},
+    # Warnings that are a stated limitation for the buyer (F-C) rather than a blemish (F-B).
+    "limitations": ["pcie.link_degraded"],
+    # Findings as often the slot's fault as the card's (testbench.checks.findings.MAY_BE_THE_BENCH): until a run in
+    # another slot finds the same, the card goes back to the queue to be seated elsewhere ("retest").
+    "retest_in_another_slot": ["pcie.link_degraded", "pcie.transfer_slow", "health.link_degraded_under_load"],
+    # What overheating causes, so not a second fault when a thermal failure is named.
+    "consequences_of_heat": ["health.hardware_throttle", "health.thermal_throttle", "thermal.throttling",
+                             "thermal.clock_unsteady", "thermal.no_plateau"],
     # AI-readiness: VRAM kept free for the KV cache and activations, and what the runtime itself takes.
     "ai": {"kv_margin": 0.20, "runtime_overhead_gib": 0.5,
            "bytes_per_parameter": {"fp16": 2.0, "int8": 1.0, "int4": 0.5625}},  # int4: 4 bits + group scales

@@ -7,12 +7,20 @@ from core.errors import DomainError
 from inventory.choices import UnitState
 
 from .models import Bench, BenchSlot, CheckResultRecord, RunTelemetry, TestRun
+from .selectors import SLOT_FLAG_CARDS, slot_strikes
 from .services import run_cancel_request
+
+
+@admin.display(description="strikes")
+def strikes(slot: BenchSlot) -> str:
+    """Cards whose link was degraded or slow in this slot: from SLOT_FLAG_CARDS on, suspect the slot or riser."""
+    count = slot_strikes([slot.pk]).get(slot.pk, 0)
+    return f"{count} — check the slot and riser" if count >= SLOT_FLAG_CARDS else str(count)
 
 
 class SlotInline(admin.TabularInline):
     model = BenchSlot
-    fields = ["index", "name", "uuid", "unit", "run", "last_seen_at"]
+    fields = ["index", "name", "uuid", "unit", "run", strikes, "last_seen_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -29,9 +37,18 @@ class BenchAdmin(admin.ModelAdmin):
     inlines = [SlotInline]
 
 
+@admin.display(description="findings")
+def finding_codes(result: CheckResultRecord) -> str:
+    """The finding codes, worst first: what grading read (docs/findings.md)."""
+    if result.findings is None:
+        return "(recorded before findings)"
+    ordered = sorted(result.findings, key=lambda f: f.get("severity") != "fail")
+    return ", ".join(f"{f['code']} ({f['severity']})" for f in ordered) or "—"
+
+
 class CheckResultInline(admin.TabularInline):
     model = CheckResultRecord
-    fields = ["position", "name", "status", "summary", "duration_s"]
+    fields = ["position", "name", "status", finding_codes, "summary", "duration_s"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -79,7 +96,7 @@ class TestRunAdmin(ReadOnlyAdmin):
 
 @admin.register(CheckResultRecord)
 class CheckResultAdmin(ReadOnlyAdmin):
-    list_display = ["run", "name", "status", "summary"]
+    list_display = ["run", "name", "status", finding_codes, "summary"]
     list_filter = ["name", "status"]
     search_fields = ["run__unit__asset_tag"]
     list_select_related = ["run", "run__unit", "run__unit__gpu_model"]

@@ -111,6 +111,9 @@ class CheckResultRecord(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     evidence = models.JSONField(default=dict, blank=True)
     duration_s = models.FloatField(default=0.0)
+    # What the check found, as codes (testbench/checks/findings.py): what grading reads. Null for results recorded
+    # before checks reported findings; the grader then goes by the status alone.
+    findings = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         ordering = ["run", "position"]

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .checks.base import CheckContext, CheckResult, CheckStatus, run_check
+from .checks.base import CheckContext, CheckResult, CheckStatus, error_result, run_check
 from .hardware.base import DeviceLost, GpuDevice
 from .plans import plan_for
 from .reference import ModelReference, catalog_references
@@ -66,7 +66,7 @@ def run_plan(device: GpuDevice, *, declared: ModelReference, plan: dict[str, dic
     lost = None
     for name, params in plan.items():
         if lost is not None:
-            results.append(CheckResult(name, CheckStatus.ERROR, f"not run: device lost ({lost})"))
+            results.append(error_result(name, "device.lost", f"not run: device lost ({lost})", {}))
             continue
         params = dict(params)
         if name in ("identity", "pcie"):
@@ -81,7 +81,7 @@ def run_plan(device: GpuDevice, *, declared: ModelReference, plan: dict[str, dic
                 identity = device.identity().as_dict()
             except DeviceLost as exc:
                 lost = exc.detail
-                results.append(CheckResult(name, CheckStatus.ERROR, f"device lost: {exc.detail}"))
+                results.append(error_result(name, "device.lost", f"device lost: {exc.detail}", {}))
                 continue
         result = run_check(name, checks[name], ctx, **params)
         results.append(result)

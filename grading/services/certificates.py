@@ -16,6 +16,7 @@ from inventory.lifecycle import CERTIFICATE_REVOKED_ON, CERTIFICATE_SURVIVES, Mo
 from inventory.models import Unit
 from inventory.services import unit_event_record, unit_transition
 from inventory.validators import serial_lookup_key
+from testbench.selectors import run_results
 
 from ..keys import signing_key_for_issue
 from ..models import Certificate, CertificateStatus, FunctionalGrade
@@ -64,7 +65,7 @@ def certificate_issue(*, unit: Unit, actor=None, actor_label: str = "") -> Certi
         if grade is None or grade.functional == FunctionalGrade.FAIL:
             raise InvalidInput({"unit": [f"{locked.asset_tag} has no passing grade to certify"]})
         run = grade.run
-        results = list(run.results.order_by("position").values("name", "status", "summary", "metrics", "evidence"))
+        results = run_results(run)
         # The card's last certificate, whatever became of it (superseded pending this retest, or revoked): the new
         # one names it, so a buyer holding the old one finds the new.
         previous = (Certificate.objects.select_for_update().filter(unit=locked, superseded_by__isnull=True)

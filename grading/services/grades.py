@@ -15,6 +15,8 @@ from inventory.services.units import unit_last_reset_at
 from testbench.choices import RESULT_RUN_STATES
 from testbench.models import TestRun
 from testbench.reference import reference_from_model
+from testbench.selectors import codes_found_in_other_slots, run_results
+from testbench.services import slot_seat
 
 from ..grader import grade_results
 from ..models import FunctionalGrade, Grade
@@ -22,7 +24,10 @@ from ..policy import marketplace_conditions
 from ..selectors import grade_current
 
 GRADABLE_STATES = (UnitState.TESTED, UnitState.FAILED)
-NEXT_STATE = {"graded": UnitState.GRADED, "repair": UnitState.REPAIR, "failed": UnitState.FAILED}
+# retest: a finding that may be the slot's (a degraded link) and no other slot has confirmed it. The card goes back
+# to the queue, out of that slot, to be seated in another one.
+NEXT_STATE = {"graded": UnitState.GRADED, "repair": UnitState.REPAIR, "failed": UnitState.FAILED,
+              "retest": UnitState.QUEUED}
 
 
 def marketplace_options() -> dict:
@@ -33,7 +38,9 @@ def marketplace_options() -> dict:
 
 def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
     """Grade a card that has finished its test run (tested or failed) from that run's results and its inspection,
-    record the grade, and move the card to graded, repair or failed — all in one transaction."""
+    record the grade, and move the card to graded, repair or failed — all in one transaction. A finding that may be
+    the slot's fault, not yet confirmed by a run in another slot, sends the card back to the queue instead, taken
+    out of that slot (the slot keeps the strike: testbench.selectors.slot_strikes)."""
     with transaction.atomic():
         locked = Unit.objects.select_for_update().select_related("gpu_model").get(pk=unit.pk)
         if locked.state not in GRADABLE_STATES:
@@ -48,10 +55,11 @@ def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
             # A returned, repaired or held card is graded from what a run showed after that, never before.
             raise InvalidInput({"unit": [f"{locked.asset_tag}'s last test run finished before it was returned, "
                                          f"repaired or held ({reset_at:%Y-%m-%d %H:%M} UTC): test it again"]})
-        results = list(run.results.order_by("position").values("name", "status", "summary", "metrics", "evidence"))
+        results = run_results(run)
         grade = grade_results(results, reference=reference_from_model(locked.gpu_model),
                               cosmetic=locked.cosmetic_grade, identity=run.identity,
-                              marketplace_options=marketplace_options())
+                              marketplace_options=marketplace_options(),
+                              confirmed_in_another_slot=codes_found_in_other_slots(run, since=reset_at))
         record = Grade.objects.create(
             unit=locked, run=run, functional=grade.functional, cosmetic=grade.cosmetic,
             policy_version=grade.policy_version, reasons=grade.as_dict()["reasons"], disposition=grade.disposition,
@@ -61,6 +69,14 @@ def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
         summary = f"graded {grade.functional}/{grade.cosmetic or '-'} (policy {grade.policy_version}): {why}"[:1000]
         payload = {"grade": record.pk, "run": run.pk, "functional": grade.functional,
                    "codes": [r.code for r in grade.reasons]}
+        if grade.disposition == "retest":
+            suspect = next(r for r in grade.reasons if r.code in grade.awaiting_another_slot)
+            where = f" (slot {run.slot})" if run.slot_id else ""
+            summary = (f"retest in another slot{where}: {suspect.sentence}; graded {grade.functional} if another "
+                       "slot confirms it")[:1000]
+            payload["slot"] = run.slot_id
+            if run.slot_id and run.slot.unit_id == locked.pk:
+                slot_seat(slot=run.slot, unit=None)
         if locked.state != target:
             unit_transition(unit=locked, to_state=target, actor=actor, actor_label=actor_label or "grading",
                             mover=Mover.GRADING, reason=summary, payload=payload)

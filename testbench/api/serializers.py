@@ -14,6 +14,7 @@ from inventory.validators import BLOCK_TEXT
 from ..choices import RunState
 from ..models import Bench, BenchSlot, CheckResultRecord, TestRun
 from ..plans import PLANS
+from ..selectors import SLOT_FLAG_CARDS, slot_strikes
 
 
 class UnitBriefSerializer(serializers.ModelSerializer):
@@ -27,11 +28,20 @@ class UnitBriefSerializer(serializers.ModelSerializer):
 
 class SlotSerializer(serializers.ModelSerializer):
     unit = UnitBriefSerializer(read_only=True)
+    strikes = serializers.SerializerMethodField(
+        help_text="How many cards showed a degraded or slow PCIe link in this slot (testbench.selectors.slot_strikes)")
+    flagged = serializers.SerializerMethodField(help_text="Strikes from several cards: suspect the slot or riser")
 
     class Meta:
         model = BenchSlot
-        fields = ["id", "index", "name", "uuid", "unit", "run", "last_seen_at"]
+        fields = ["id", "index", "name", "uuid", "unit", "run", "strikes", "flagged", "last_seen_at"]
         read_only_fields = fields
+
+    def get_strikes(self, slot) -> int:
+        return slot_strikes([slot.pk]).get(slot.pk, 0)
+
+    def get_flagged(self, slot) -> bool:
+        return self.get_strikes(slot) >= SLOT_FLAG_CARDS
 
 
 class BenchSerializer(serializers.ModelSerializer):
@@ -53,7 +63,8 @@ class BenchSerializer(serializers.ModelSerializer):
 class CheckResultSerializer(serializers.ModelSerializer):
     class Meta:
         model = CheckResultRecord
-        fields = ["name", "status", "summary", "metrics", "duration_s"]
+        # findings: what grading reads (docs/findings.md); null for results recorded before findings existed
+        fields = ["name", "status", "summary", "findings", "metrics", "duration_s"]
         read_only_fields = fields
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..hardware.base import DeviceLost, GpuDevice
+from .findings import Finding, Findings
 
 
 class CheckStatus(enum.StrEnum):
@@ -32,10 +33,20 @@ class CheckResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
     duration_s: float = 0.0
+    findings: list[Finding] = field(default_factory=list)  # what the grader reads; the summary is for people
+
+    @classmethod
+    def from_findings(cls, name: str, findings: Findings, passed: str, metrics: dict | None = None,
+                      evidence: dict | None = None) -> CheckResult:
+        """FAIL if any finding fails, WARN if any warns, else PASS with the `passed` summary."""
+        status = CheckStatus.FAIL if findings.failed else CheckStatus.WARN if findings else CheckStatus.PASS
+        return cls(name, status, findings.summary() if findings else passed, metrics or {}, evidence or {},
+                   findings=list(findings))
 
     def as_dict(self) -> dict:
         return {"name": self.name, "status": str(self.status), "summary": self.summary, "metrics": self.metrics,
-                "evidence": self.evidence, "duration_s": round(self.duration_s, 3)}
+                "evidence": self.evidence, "duration_s": round(self.duration_s, 3),
+                "findings": [f.as_dict() for f in self.findings]}
 
 
 class Cancelled(Exception):
@@ -71,6 +82,12 @@ class CheckContext:
             self._progress(self.check_name, max(0.0, min(1.0, fraction)), phase)
 
 
+def error_result(name: str, code: str, summary: str, evidence: dict) -> CheckResult:
+    """A check that could not finish: ERROR, with the finding that says why (device.lost or check.error)."""
+    return CheckResult(name, CheckStatus.ERROR, summary, evidence=evidence,
+                       findings=[Finding(code, "fail", summary)])
+
+
 def run_check(name: str, check: Callable[..., CheckResult], ctx: CheckContext, **params) -> CheckResult:
     """Run one check, turning what keeps it from finishing into an ERROR result (never a pass).
     Cancellation propagates: the run, not the check, decides what a cancel means."""
@@ -82,21 +99,20 @@ def run_check(name: str, check: Callable[..., CheckResult], ctx: CheckContext, *
     except Cancelled:
         raise
     except DeviceLost as exc:
-        result = CheckResult(name, CheckStatus.ERROR, f"device lost: {exc.detail}",
-                             evidence={"device_lost": exc.detail})
+        result = error_result(name, "device.lost", f"device lost: {exc.detail}", {"device_lost": exc.detail})
     except (CheckCannotStart, MemoryError) as exc:
-        result = CheckResult(name, CheckStatus.ERROR, f"could not start: {exc}", evidence={"error": str(exc)})
+        result = error_result(name, "check.error", f"could not start: {exc}", {"error": str(exc)})
     except RuntimeError as exc:  # torch raises RuntimeError for CUDA and allocator failures
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "CUDA error" in str(exc) or "cuda" in text.lower():
             # An asynchronous CUDA error surfaces in whatever op runs next: the card is gone for this run.
-            result = CheckResult(name, CheckStatus.ERROR, f"device lost: {text}", evidence={"device_lost": text})
+            result = error_result(name, "device.lost", f"device lost: {text}", {"device_lost": text})
         else:
-            result = CheckResult(name, CheckStatus.ERROR, f"driver or runtime error: {text}",
-                                 evidence={"error": str(exc), "traceback": traceback.format_exc(limit=5)})
+            result = error_result(name, "check.error", f"driver or runtime error: {text}",
+                                  {"error": str(exc), "traceback": traceback.format_exc(limit=5)})
     except Exception as exc:  # a fault in a check must not end the other checks or cards: report it as an error
-        result = CheckResult(name, CheckStatus.ERROR, f"internal error in the check: {type(exc).__name__}: {exc}",
-                             evidence={"error": repr(exc), "traceback": traceback.format_exc(limit=8)})
+        result = error_result(name, "check.error", f"internal error in the check: {type(exc).__name__}: {exc}",
+                              {"error": repr(exc), "traceback": traceback.format_exc(limit=8)})
     result.name = name
     result.duration_s = time.monotonic() - started
     ctx.report(1.0, "done", force=True)

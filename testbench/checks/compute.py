@@ -14,12 +14,11 @@ import time
 
 import torch
 
-from .base import CheckCannotStart, CheckContext, CheckResult, CheckStatus
+from .base import CheckCannotStart, CheckContext, CheckResult
+from .findings import Findings
+from .limits import COMPUTE_TOLERANCE, source
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-# Largest |result - reference| / rms(reference) a healthy card shows, with a wide margin (measured: fp32 2e-6,
-# fp16 2e-3, bf16 1.6e-2 at n = 256…2048).
-TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "bf16": 8e-2}
 # Tensor-core FP16 from Volta (7.0), BF16 from Ampere (8.0).
 MIN_CAPABILITY = {"fp32": (0, 0), "fp16": (7, 0), "bf16": (8, 0)}
 MAX_REPORTED = 16
@@ -121,7 +120,7 @@ def compute_check(ctx: CheckContext, *, size: int = 8192, iterations: int = 20, 
         reference = device.matmul(a.to(torch.float64), b.to(torch.float64))
         done += 1
         ctx.report(done / steps, f"{name}: reference")
-        counter = MismatchCounter(name, reference, TOLERANCE[name])
+        counter = MismatchCounter(name, reference, COMPUTE_TOLERANCE[name])
         first = device.matmul(a, b)
         device.synchronize()
         counter.check(first, 0)
@@ -173,12 +172,13 @@ def compute_check(ctx: CheckContext, *, size: int = 8192, iterations: int = 20, 
         failing.append(name)
     evidence_errors = evidence_errors or counter.first
 
+    found = Findings()
     if failing:
         total = sum(metrics[f"{d}_mismatches"] + metrics[f"{d}_inconsistent"] for d in chosen) + \
             metrics["load_cycling_mismatches"]
-        return CheckResult("compute", CheckStatus.FAIL,
-                           f"{total} wrong results in {', '.join(failing)} GEMMs (silent data corruption)",
-                           metrics, {"first_errors": evidence_errors[:MAX_REPORTED]})
+        found.fail("compute.sdc", f"{total} wrong results in {', '.join(failing)} GEMMs (silent data corruption)",
+                   measured={"wrong_results": total, "dtypes": failing},
+                   threshold={d: COMPUTE_TOLERANCE[d] for d in failing}, source=source("COMPUTE_TOLERANCE"))
     rates = ", ".join(f"{d} {metrics[f'{d}_tflops']} TFLOP/s" for d in chosen)
-    return CheckResult("compute", CheckStatus.PASS, f"{len(chosen)} dtypes, every result correct; {rates}",
-                       metrics, {})
+    return CheckResult.from_findings("compute", found, f"{len(chosen)} dtypes, every result correct; {rates}",
+                                     metrics, {"first_errors": evidence_errors[:MAX_REPORTED]} if failing else {})

@@ -10,12 +10,11 @@ from __future__ import annotations
 import time
 
 from ..hardware.base import HARDWARE_THROTTLE, THROTTLE_SW_THERMAL, TelemetrySample, supported, throttle_names
-from .base import CheckContext, CheckResult, CheckStatus
+from .base import CheckContext, CheckResult
+from .findings import Findings
+from .limits import PCIE_REPLAYS_FAIL, RETIRED_PAGES_FAIL, RETIRED_PAGES_WARN, source
 from .load import GemmLoad
 
-RETIRED_PAGES_WARN = 15
-RETIRED_PAGES_FAIL = 63
-PCIE_REPLAYS_FAIL = 80
 COUNTERS = ("ecc_corrected", "ecc_uncorrected", "retired_pages_sbe", "retired_pages_dbe", "retired_pages_pending",
             "remapped_rows_correctable", "remapped_rows_uncorrectable", "remapped_rows_pending",
             "remapped_rows_failure", "pcie_replay_counter")
@@ -55,36 +54,47 @@ def health_check(ctx: CheckContext, *, baseline: TelemetrySample | None = None, 
     if _busy(after) or not links:
         links.append((after.pcie_generation, after.pcie_width))
 
-    fails: list[str] = []
-    warns: list[str] = []
+    found = Findings()
     not_supported = [name for name in COUNTERS if not supported(getattr(after, name))]
     if supported(after.ecc_uncorrected) and after.ecc_uncorrected > 0:
-        fails.append(f"{after.ecc_uncorrected} uncorrectable ECC errors")
+        found.fail("health.ecc_uncorrected", f"{after.ecc_uncorrected} uncorrectable ECC errors",
+                   measured=after.ecc_uncorrected, threshold=0)
     if supported(after.ecc_corrected) and supported(before.ecc_corrected) and \
             after.ecc_corrected > before.ecc_corrected:
-        warns.append(f"{after.ecc_corrected - before.ecc_corrected} corrected ECC errors during the run")
+        delta = after.ecc_corrected - before.ecc_corrected
+        found.warn("health.ecc_corrected", f"{delta} corrected ECC errors during the run", measured=delta,
+                   threshold=0)
     retired = [v for v in (after.retired_pages_sbe, after.retired_pages_dbe) if supported(v)]
     if retired:
         total = sum(retired)
         if total >= RETIRED_PAGES_FAIL:
-            fails.append(f"{total} retired pages (limit {RETIRED_PAGES_FAIL})")
+            found.fail("health.retired_pages", f"{total} retired pages (limit {RETIRED_PAGES_FAIL})",
+                       measured=total, threshold=RETIRED_PAGES_FAIL, source=source("RETIRED_PAGES_FAIL"))
         elif total >= RETIRED_PAGES_WARN:
-            warns.append(f"{total} retired pages")
+            found.warn("health.retired_pages", f"{total} retired pages", measured=total,
+                       threshold=RETIRED_PAGES_WARN, source=source("RETIRED_PAGES_WARN"))
     if supported(after.retired_pages_pending) and after.retired_pages_pending:
-        warns.append("a page retirement is pending (needs a reset)")
+        found.warn("health.retirement_pending", "a page retirement is pending (needs a reset)",
+                   measured=after.retired_pages_pending, threshold=0)
     if supported(after.remapped_rows_failure) and after.remapped_rows_failure:
-        fails.append("row remapping failed (no spare rows left)")
+        found.fail("health.row_remap_failed", "row remapping failed (no spare rows left)",
+                   measured=after.remapped_rows_failure, threshold=0)
     if supported(after.remapped_rows_pending) and after.remapped_rows_pending:
-        fails.append("a row remap is pending")
+        found.fail("health.row_remap_pending", "a row remap is pending", measured=after.remapped_rows_pending,
+                   threshold=0)
     replays = None
     if supported(after.pcie_replay_counter) and supported(before.pcie_replay_counter):
         replays = after.pcie_replay_counter - before.pcie_replay_counter
         if replays > PCIE_REPLAYS_FAIL:
-            fails.append(f"{replays} PCIe replays during the run (limit {PCIE_REPLAYS_FAIL})")
+            found.fail("health.pcie_replays", f"{replays} PCIe replays during the run (limit {PCIE_REPLAYS_FAIL})",
+                       measured=replays, threshold=PCIE_REPLAYS_FAIL, source=source("PCIE_REPLAYS_FAIL"))
     if throttle_seen & HARDWARE_THROTTLE:
-        fails.append(f"critical throttling: {', '.join(throttle_names(throttle_seen & HARDWARE_THROTTLE))}")
+        names = throttle_names(throttle_seen & HARDWARE_THROTTLE)
+        found.fail("health.hardware_throttle", f"critical throttling: {', '.join(names)}", measured=names,
+                   threshold="none of hw_slowdown, hw_thermal, hw_power_brake")
     elif throttle_seen & THROTTLE_SW_THERMAL:
-        warns.append("thermal throttling under load")
+        found.warn("health.thermal_throttle", "thermal throttling under load",
+                   measured=throttle_names(throttle_seen), threshold="no sw_thermal")
 
     # The link under load: the slowest generation and width seen while busy.
     gens = [g for g, _ in links if supported(g)]
@@ -95,8 +105,9 @@ def health_check(ctx: CheckContext, *, baseline: TelemetrySample | None = None, 
         max_link = (declared.pcie_gen, declared.pcie_lanes)
     degraded = all(supported(v) for v in (*link, *max_link)) and (link[0] < max_link[0] or link[1] < max_link[1])
     if degraded:
-        warns.append(f"PCIe link degraded under load: gen{link[0]} x{link[1]} of gen{max_link[0]} x{max_link[1]} "
-                     "(riser, slot or dirty connector)")
+        found.warn("health.link_degraded_under_load", f"PCIe link degraded under load: gen{link[0]} x{link[1]} of "
+                   f"gen{max_link[0]} x{max_link[1]} (riser, slot or dirty connector)",
+                   measured=f"gen{link[0]} x{link[1]}", threshold=f"gen{max_link[0]} x{max_link[1]}")
 
     metrics = {
         "ecc_uncorrected": after.ecc_uncorrected if supported(after.ecc_uncorrected) else None,
@@ -111,12 +122,7 @@ def health_check(ctx: CheckContext, *, baseline: TelemetrySample | None = None, 
         "throttle_reasons_seen": throttle_names(throttle_seen),
         "not_supported": not_supported,
     }
-    evidence = {"before": before.as_dict(), "after": after.as_dict()}
-    if fails:
-        return CheckResult("health", CheckStatus.FAIL, "; ".join(fails + warns), metrics, evidence)
-    if warns:
-        return CheckResult("health", CheckStatus.WARN, "; ".join(warns), metrics, evidence)
     exposed = len(COUNTERS) - len(not_supported)
-    return CheckResult("health", CheckStatus.PASS,
-                       f"counters clean ({exposed} of {len(COUNTERS)} exposed), link gen{link[0]} x{link[1]}",
-                       metrics, evidence)
+    return CheckResult.from_findings(
+        "health", found, f"counters clean ({exposed} of {len(COUNTERS)} exposed), link gen{link[0]} x{link[1]}",
+        metrics, {"before": before.as_dict(), "after": after.as_dict()})

@@ -11,46 +11,54 @@ from inventory.catalog_file import model_name_key
 
 from ..hardware.base import supported
 from ..reference import ModelReference, catalog_references
-from .base import CheckContext, CheckResult, CheckStatus
-
-VRAM_TOLERANCE = 0.06  # drivers report a little less than the nominal size (reserved memory)
-POWER_LIMIT_LEFTOVER = 0.95  # below this share of the default, someone lowered it (a miner, usually)
+from .base import CheckContext, CheckResult
+from .findings import Findings
+from .limits import POWER_LIMIT_LEFTOVER, VRAM_TOLERANCE, source
 
 
 def identity_check(ctx: CheckContext, *, declared: ModelReference, may_reset: bool = True) -> CheckResult:
     device = ctx.device
     identity = device.identity()
     ctx.report(0.3, "comparing with the declared model")
-    problems: list[str] = []
-    warnings: list[str] = []
+    found = Findings()
     evidence: dict = {"detected": identity.as_dict(), "declared": declared.slug}
 
     if model_name_key(identity.name) != model_name_key(declared.name):
-        problems.append(f"reports itself as {identity.name!r}, declared as {declared.full_name!r}")
+        found.fail("identity.model_mismatch", f"reports itself as {identity.name!r}, declared as "
+                   f"{declared.full_name!r}", measured=identity.name, threshold=declared.full_name)
     if identity.pci_device_id not in declared.pci_device_ids or identity.pci_vendor_id != declared.pci_vendor_id:
         owners = [r.full_name for r in catalog_references().values()
                   if identity.pci_device_id in r.pci_device_ids and r.pci_vendor_id == identity.pci_vendor_id]
         silicon = f" (that id belongs to {', '.join(owners)})" if owners else ""
-        problems.append(f"PCI id {identity.pci_vendor_id}:{identity.pci_device_id} is not a {declared.name}"
-                        f"{silicon}")
+        found.fail("identity.pci_id_mismatch", f"PCI id {identity.pci_vendor_id}:{identity.pci_device_id} is not "
+                   f"a {declared.name}{silicon}", measured=f"{identity.pci_vendor_id}:{identity.pci_device_id}",
+                   threshold=[f"{declared.pci_vendor_id}:{d}" for d in declared.pci_device_ids],
+                   source="the catalog's pci_device_ids")
         evidence["pci_id_owners"] = owners
     if identity.vram_total_bytes and abs(identity.vram_total_bytes - declared.vram_bytes) > \
             declared.vram_bytes * VRAM_TOLERANCE:
-        problems.append(f"{identity.vram_total_bytes / 2**30:.1f} GiB of memory, a {declared.name} has "
-                        f"{declared.vram_bytes / 2**30:.0f} GiB")
+        found.fail("identity.memory_size_mismatch", f"{identity.vram_total_bytes / 2**30:.1f} GiB of memory, a "
+                   f"{declared.name} has {declared.vram_bytes / 2**30:.0f} GiB",
+                   measured=round(identity.vram_total_bytes / 2**30, 2),
+                   threshold={"gib": round(declared.vram_bytes / 2**30, 2), "tolerance": VRAM_TOLERANCE},
+                   source=source("VRAM_TOLERANCE"))
 
     ctx.report(0.6, "mining leftovers")
     vbios = identity.vbios_version
     if declared.stock_vbios_versions and supported(vbios) and vbios not in declared.stock_vbios_versions:
-        warnings.append(f"non-stock VBIOS {vbios} (stock: {', '.join(declared.stock_vbios_versions)})")
+        found.warn("identity.non_stock_vbios", f"non-stock VBIOS {vbios} (stock: "
+                   f"{', '.join(declared.stock_vbios_versions)})", measured=vbios,
+                   threshold=list(declared.stock_vbios_versions), source="the catalog's stock_vbios_versions")
     evidence["vbios_known_stock"] = list(declared.stock_vbios_versions)
     sample = device.telemetry()
     limit, default = sample.power_limit_w, sample.power_default_limit_w
     if supported(limit) and supported(default) and default and limit < default * POWER_LIMIT_LEFTOVER:
         reset = may_reset and device.reset_power_limit()
         evidence["power_limit"] = {"found_w": limit, "default_w": default, "reset": bool(reset)}
-        warnings.append(f"power limit {limit:.0f} W of a {default:.0f} W default, left from mining"
-                        + ("; reset to default" if reset else "; the bench may not reset it"))
+        found.warn("identity.mining_power_limit", f"power limit {limit:.0f} W of a {default:.0f} W default, left "
+                   "from mining" + ("; reset to default" if reset else "; the bench may not reset it"),
+                   measured=limit, threshold=round(default * POWER_LIMIT_LEFTOVER, 1),
+                   source=source("POWER_LIMIT_LEFTOVER"))
 
     offsets = device.clock_offsets()
     set_offsets = {k: v for k, v in offsets.items() if supported(v) and v}
@@ -59,19 +67,17 @@ def identity_check(ctx: CheckContext, *, declared: ModelReference, may_reset: bo
         evidence["clock_offsets"] = {**{k: v if supported(v) else None for k, v in offsets.items()},
                                      "reset": bool(reset)}
         text = ", ".join(f"{k.removesuffix('_mhz')} {v:+d} MHz" for k, v in set_offsets.items())
-        warnings.append(f"clock offsets {text}, left from mining"
-                        + ("; reset to 0" if reset else "; the bench may not reset them"))
+        found.warn("identity.mining_clock_offsets", f"clock offsets {text}, left from mining"
+                   + ("; reset to 0" if reset else "; the bench may not reset them"), measured=set_offsets,
+                   threshold=0)
 
-    metrics = {"name_matches": not any("reports itself" in p for p in problems),
-               "pci_id_matches": "pci_id_owners" not in evidence and not any("PCI id" in p for p in problems),
+    codes = {f.code for f in found}
+    metrics = {"name_matches": "identity.model_mismatch" not in codes,
+               "pci_id_matches": "identity.pci_id_mismatch" not in codes,
                "vram_gib": round(identity.vram_total_bytes / 2**30, 2),
                "vbios_version": vbios if supported(vbios) else None,
                **{f"clock_offset_{k}": v if supported(v) else None for k, v in offsets.items()}}
-    if problems:
-        summary = "identity mismatch: " + "; ".join(problems)
-        return CheckResult("identity", CheckStatus.FAIL, summary, metrics, {**evidence, "problems": problems,
-                                                                             "warnings": warnings})
-    if warnings:
-        return CheckResult("identity", CheckStatus.WARN, "; ".join(warnings), metrics,
-                           {**evidence, "warnings": warnings})
-    return CheckResult("identity", CheckStatus.PASS, f"{identity.name} as declared", metrics, evidence)
+    result = CheckResult.from_findings("identity", found, f"{identity.name} as declared", metrics, evidence)
+    if found.failed:
+        result.summary = "identity mismatch: " + result.summary
+    return result

@@ -10,11 +10,10 @@ import torch
 
 from ..hardware.base import pcie_link_gbs, supported
 from ..reference import ModelReference
-from .base import CheckCannotStart, CheckContext, CheckResult, CheckStatus
+from .base import CheckCannotStart, CheckContext, CheckResult
+from .findings import Findings
+from .limits import PCIE_FAIL_RATIO, PCIE_PASS_RATIO, source
 
-# A pinned DMA copy reaches 70–90% of the raw link rate on a healthy link (packet headers, flow control).
-PASS_RATIO = 0.60
-FAIL_RATIO = 0.35
 MISMATCHES_SHOWN = 8
 
 
@@ -59,28 +58,31 @@ def pcie_check(ctx: CheckContext, *, declared: ModelReference, transfer_mib: int
     if link_gbs:
         metrics["worst_vs_link"] = round(worst / link_gbs, 3)
     evidence: dict = {}
+    found = Findings()
+    link_text = f"gen{link[0]} x{link[1]}"
+    measured = f"host→device {rates['host_to_device_gbs']:.2f} GB/s, device→host {rates['device_to_host_gbs']:.2f} GB/s"
     if mismatched.numel():
         shown = mismatched[:MISMATCHES_SHOWN].tolist()
         evidence["mismatches"] = [{"word": i, "sent": int(sent[i]) & 0xFFFFFFFF,
                                    "received": int(received[i]) & 0xFFFFFFFF} for i in shown]
-        return CheckResult("pcie", CheckStatus.FAIL,
-                           f"{mismatched.numel()} of {words} words came back different after a round trip "
-                           f"over the link (first at word {shown[0]})", metrics, evidence)
-
-    link_text = f"gen{link[0]} x{link[1]}"
-    measured = f"host→device {rates['host_to_device_gbs']:.2f} GB/s, device→host {rates['device_to_host_gbs']:.2f} GB/s"
-    if link_gbs and worst < link_gbs * FAIL_RATIO:
-        return CheckResult("pcie", CheckStatus.FAIL,
-                           f"{measured}: {worst / link_gbs:.0%} of what a {link_text} link carries "
-                           f"({link_gbs:.2f} GB/s); a bad slot, riser or edge connector", metrics, evidence)
-    problems = []
-    if link_gbs and worst < link_gbs * PASS_RATIO:
-        problems.append(f"{measured}: only {worst / link_gbs:.0%} of what a {link_text} link carries")
-    if link_gbs and card_gbs and link_gbs < card_gbs:
-        problems.append(f"the link is {link_text}, the card is built for gen{declared.pcie_gen} "
-                        f"x{declared.pcie_lanes}: transfers limited to {link_gbs:.2f} of {card_gbs:.2f} GB/s "
-                        f"(the slot or riser, or the card's edge connector)")
-    if problems:
-        return CheckResult("pcie", CheckStatus.WARN, "; ".join(problems), metrics, evidence)
-    return CheckResult("pcie", CheckStatus.PASS, f"{measured} over {link_text} ({worst / link_gbs:.0%} of the link)"
-                       if link_gbs else measured, metrics, evidence)
+        found.fail("pcie.corrupted_transfer", f"{mismatched.numel()} of {words} words came back different after a "
+                   f"round trip over the link (first at word {shown[0]})", measured=int(mismatched.numel()),
+                   threshold=0)
+    elif link_gbs and worst < link_gbs * PCIE_FAIL_RATIO:
+        found.fail("pcie.transfer_slow", f"{measured}: {worst / link_gbs:.0%} of what a {link_text} link carries "
+                   f"({link_gbs:.2f} GB/s); a bad slot, riser or edge connector", measured=metrics["worst_vs_link"],
+                   threshold=PCIE_FAIL_RATIO, source=source("PCIE_FAIL_RATIO"))
+    else:
+        if link_gbs and worst < link_gbs * PCIE_PASS_RATIO:
+            found.warn("pcie.transfer_slow", f"{measured}: only {worst / link_gbs:.0%} of what a {link_text} link "
+                       "carries", measured=metrics["worst_vs_link"], threshold=PCIE_PASS_RATIO,
+                       source=source("PCIE_PASS_RATIO"))
+        if link_gbs and card_gbs and link_gbs < card_gbs:
+            built = f"gen{declared.pcie_gen} x{declared.pcie_lanes}"
+            found.warn("pcie.link_degraded", f"link {link_text} where the card is built for {built}: host "
+                       f"transfers limited to {link_gbs:.2f} of {card_gbs:.2f} GB/s (the slot or riser, or the "
+                       "card's edge connector)", measured=link_text, threshold=built,
+                       source="the catalog's pcie_gen and pcie_lanes")
+    return CheckResult.from_findings(
+        "pcie", found, f"{measured} over {link_text} ({worst / link_gbs:.0%} of the link)" if link_gbs else measured,
+        metrics, evidence)

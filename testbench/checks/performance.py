@@ -12,14 +12,14 @@ from __future__ import annotations
 import torch
 
 from ..reference import ModelReference
-from .base import CheckCannotStart, CheckContext, CheckResult, CheckStatus
+from .base import CheckCannotStart, CheckContext, CheckResult
 from .compute import DTYPES, supported_dtypes
+from .findings import Findings
+from .limits import PERFORMANCE_PASS_RATIO, PERFORMANCE_WARN_RATIO, source
 
 # Share of the datasheet peak a healthy card reaches with a plain torch copy / matmul (an assumption to be
 # replaced by fleet medians as cards are tested; see docs/testbench.md).
 EFFICIENCY = {"memory_bandwidth_gbs": 0.85, "fp32_tflops": 0.80, "fp16_tflops": 0.70, "bf16_tflops": 0.70}
-PASS_RATIO = 0.90
-WARN_RATIO = 0.75
 FLEET_MIN_CARDS = 5
 
 
@@ -75,7 +75,7 @@ def performance_check(ctx: CheckContext, *, reference: ModelReference, fleet: di
                        min_timed_s=min_timed_s, report=lambda f, p: ctx.report(f, p))
     use_fleet = bool(fleet) and fleet_cards >= FLEET_MIN_CARDS
     metrics: dict = {"basis": "fleet median" if use_fleet else "datasheet", "fleet_cards": fleet_cards}
-    low: list[str] = []
+    found = Findings()
     worst = 1.0
     for key, value in measured.items():
         datasheet = getattr(reference, key, None)
@@ -91,14 +91,18 @@ def performance_check(ctx: CheckContext, *, reference: ModelReference, fleet: di
             ratio = value / target
             metrics[f"{key}_vs_expected"] = round(ratio, 3)
             worst = min(worst, ratio)
-            if ratio < PASS_RATIO:
-                low.append(f"{key.replace('_', ' ')} {ratio:.0%} of expected")
+            if ratio < PERFORMANCE_PASS_RATIO:
+                failed = ratio < PERFORMANCE_WARN_RATIO
+                bound = "PERFORMANCE_WARN_RATIO" if failed else "PERFORMANCE_PASS_RATIO"
+                (found.fail if failed else found.warn)(
+                    "performance.below_expected", f"{key.replace('_', ' ')} {ratio:.0%} of expected",
+                    measured={key: round(ratio, 3)},
+                    threshold=PERFORMANCE_WARN_RATIO if failed else PERFORMANCE_PASS_RATIO, source=source(bound))
     metrics["worst_ratio"] = round(worst, 3)
-    if worst < WARN_RATIO:
-        return CheckResult("performance", CheckStatus.FAIL, "underperforms: " + "; ".join(low), metrics)
-    if worst < PASS_RATIO:
-        return CheckResult("performance", CheckStatus.WARN, "below expected: " + "; ".join(low), metrics)
-    return CheckResult("performance", CheckStatus.PASS,
-                       f"{measured['memory_bandwidth_gbs']:.1f} GB/s, "
-                       + ", ".join(f"{d} {measured[f'{d}_tflops']:.2f} TFLOP/s" for d in chosen)
-                       + f" ({metrics['basis']})", metrics)
+    result = CheckResult.from_findings(
+        "performance", found, f"{measured['memory_bandwidth_gbs']:.1f} GB/s, "
+        + ", ".join(f"{d} {measured[f'{d}_tflops']:.2f} TFLOP/s" for d in chosen) + f" ({metrics['basis']})",
+        metrics)
+    if found:
+        result.summary = ("underperforms: " if found.failed else "below expected: ") + result.summary
+    return result

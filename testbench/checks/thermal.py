@@ -16,17 +16,18 @@ from ..hardware.base import (
     supported,
     throttle_names,
 )
-from .base import CheckContext, CheckResult, CheckStatus
+from . import limits as thresholds
+from .base import CheckContext, CheckResult
+from .findings import Findings
+from .limits import (
+    CLOCK_VARIATION_WARN,
+    FAN_ASKED_PCT,
+    FAN_STILL_PCT,
+    PLATEAU_SLOPE_WARN_C_PER_MIN,
+    source,
+)
 from .load import GemmLoad
 
-GPU_TEMP_WARN_C = 83.0  # where GeForce boost starts pulling clocks
-GPU_TEMP_FAIL_C = 92.0
-HOTSPOT_DELTA_WARN_C = 20.0  # paste pumped out or pads dried: the die's hottest point runs away from the average
-HOTSPOT_DELTA_FAIL_C = 30.0
-MEMORY_TEMP_WARN_C = 100.0  # GDDR6X throttles at 110 °C
-MEMORY_TEMP_FAIL_C = 106.0
-CLOCK_VARIATION_WARN = 0.10  # coefficient of variation of the SM clock under load
-PLATEAU_SLOPE_WARN_C_PER_MIN = 1.0  # still climbing this fast at the end: the soak was too short or cooling fails
 COLUMNS = ("time", "gpu_temp_c", "hotspot_temp_c", "memory_temp_c", "power_w", "sm_clock_mhz", "fan_speed_pct",
            "fan_target_pct", "utilization_gpu_pct", "throttle_reasons")
 
@@ -73,48 +74,59 @@ def thermal_check(ctx: CheckContext, *, duration_s: float = 300.0, sample_interv
         return [columns[name][i] for i in (indexes if indexes is not None else range(len(samples)))
                 if columns[name][i] is not None]
 
-    fails: list[str] = []
-    warns: list[str] = []
+    found = Findings()
 
-    def limit(value, warn_at: float, fail_at: float, text: str, fail_note: str = "") -> None:
-        if value is not None and value >= fail_at:
-            fails.append(text.format(value) + fail_note)
-        elif value is not None and value >= warn_at:
-            warns.append(text.format(value))
+    def limit(code: str, value, warn_at: str, fail_at: str, text: str) -> None:
+        warn_c, fail_c = getattr(thresholds, warn_at), getattr(thresholds, fail_at)
+        if value is not None and value >= fail_c:
+            found.fail(code, text.format(value), measured=value, threshold=fail_c, source=source(fail_at))
+        elif value is not None and value >= warn_c:
+            found.warn(code, text.format(value), measured=value, threshold=warn_c, source=source(warn_at))
 
     gpu = series("gpu_temp_c")
     peak = max(gpu) if gpu else None
-    limit(peak, GPU_TEMP_WARN_C, GPU_TEMP_FAIL_C, "GPU reached {:.0f} °C")
+    limit("thermal.gpu_hot", peak, "GPU_TEMP_WARN_C", "GPU_TEMP_FAIL_C", "GPU reached {:.0f} °C")
     deltas = [h - g for h, g in zip(columns["hotspot_temp_c"], columns["gpu_temp_c"], strict=True)
               if h is not None and g is not None]
     delta = max(deltas) if deltas else None
-    limit(delta, HOTSPOT_DELTA_WARN_C, HOTSPOT_DELTA_FAIL_C, "hotspot {:.0f} °C above the core", " (repaste / pads)")
+    limit("thermal.repaste_needed", delta, "HOTSPOT_DELTA_WARN_C", "HOTSPOT_DELTA_FAIL_C",
+          "hotspot {:.0f} °C above the core")
     memory = series("memory_temp_c")
     memory_peak = max(memory) if memory else None
-    limit(memory_peak, MEMORY_TEMP_WARN_C, MEMORY_TEMP_FAIL_C, "memory junction reached {:.0f} °C")
+    limit("thermal.memory_hot", memory_peak, "MEMORY_TEMP_WARN_C", "MEMORY_TEMP_FAIL_C",
+          "memory junction reached {:.0f} °C")
     throttle = 0
     for i in loaded:  # reasons while busy: "idle" at the first sample is not news
         throttle |= columns["throttle_reasons"][i] or 0
     if throttle & (THROTTLE_HW_SLOWDOWN | THROTTLE_HW_THERMAL):
-        fails.append(f"hardware thermal protection engaged ({', '.join(throttle_names(throttle))})")
+        found.fail("thermal.hardware_protection",
+                   f"hardware thermal protection engaged ({', '.join(throttle_names(throttle))})",
+                   measured=throttle_names(throttle), threshold="no hw_slowdown or hw_thermal")
     elif throttle & THROTTLE_SW_THERMAL:
-        warns.append("thermal throttling")
+        found.warn("thermal.throttling", "thermal throttling", measured=throttle_names(throttle),
+                   threshold="no sw_thermal")
     # Fans: none may sit still while the card asks for air.
     stuck = [i for i, (speed, target) in enumerate(zip(columns["fan_speed_pct"], columns["fan_target_pct"],
                                                       strict=True))
-             if speed is not None and target is not None and target >= 40 and speed < 10]
+             if speed is not None and target is not None and target >= FAN_ASKED_PCT and speed < FAN_STILL_PCT]
     if stuck:
         speed, target = columns["fan_speed_pct"][stuck[0]], columns["fan_target_pct"][stuck[0]]
-        fails.append(f"a fan stays at {speed}% while {target}% is asked")
+        found.fail("thermal.fan_not_spinning", f"a fan stays at {speed}% while {target}% is asked",
+                   measured={"speed_pct": speed, "target_pct": target},
+                   threshold={"speed_pct": FAN_STILL_PCT, "when_target_pct": FAN_ASKED_PCT},
+                   source=source("FAN_STILL_PCT"))
     clocks = series("sm_clock_mhz", loaded)
     variation = statistics.pstdev(clocks) / statistics.fmean(clocks) if len(clocks) > 2 else 0.0
     if variation > CLOCK_VARIATION_WARN:
-        warns.append(f"SM clock unsteady under load (±{variation:.0%})")
+        found.warn("thermal.clock_unsteady", f"SM clock unsteady under load (±{variation:.0%})",
+                   measured=round(variation, 4), threshold=CLOCK_VARIATION_WARN, source=source("CLOCK_VARIATION_WARN"))
     tail = max(3, len(samples) // 4)
     end = [(t, v) for t, v in zip(columns["time"][-tail:], columns["gpu_temp_c"][-tail:], strict=True) if v is not None]
     slope = _slope_per_minute([t for t, _ in end], [v for _, v in end])
     if require_plateau and slope > PLATEAU_SLOPE_WARN_C_PER_MIN:
-        warns.append(f"temperature still rising at the end ({slope:.1f} °C/min): no plateau")
+        found.warn("thermal.no_plateau", f"temperature still rising at the end ({slope:.1f} °C/min): no plateau",
+                   measured=round(slope, 2), threshold=PLATEAU_SLOPE_WARN_C_PER_MIN,
+                   source=source("PLATEAU_SLOPE_WARN_C_PER_MIN"))
     power = series("power_w", loaded)
     limits = [s.power_limit_w for s in samples if supported(s.power_limit_w)]
 
@@ -128,12 +140,7 @@ def thermal_check(ctx: CheckContext, *, duration_s: float = 300.0, sample_interv
         "power_limit_w": limits[-1] if limits else None,
         "end_slope_c_per_min": round(slope, 2),
     }
-    evidence = {"telemetry": columns}
-    if fails:
-        return CheckResult("thermal", CheckStatus.FAIL, "; ".join(fails + warns), metrics, evidence)
-    if warns:
-        return CheckResult("thermal", CheckStatus.WARN, "; ".join(warns), metrics, evidence)
     settled = "plateau reached" if slope <= PLATEAU_SLOPE_WARN_C_PER_MIN else "still warming (short soak)"
-    return CheckResult("thermal", CheckStatus.PASS,
-                       f"peak {peak:.0f} °C, hotspot +{delta or 0:.0f} °C, {settled}, no thermal throttling",
-                       metrics, evidence)
+    return CheckResult.from_findings(
+        "thermal", found, f"peak {peak:.0f} °C, hotspot +{delta or 0:.0f} °C, {settled}, no thermal throttling",
+        metrics, {"telemetry": columns})

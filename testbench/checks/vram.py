@@ -21,7 +21,8 @@ from functools import partial
 import torch
 
 from ..hardware.base import DeviceBuffer
-from .base import CheckCannotStart, CheckContext, CheckResult, CheckStatus
+from .base import CheckCannotStart, CheckContext, CheckResult
+from .findings import Findings
 
 WORD = 4
 HISTOGRAM_SAMPLE = 1 << 20
@@ -81,19 +82,26 @@ class ErrorLog:
             })
 
     def diagnosis(self) -> str:
+        return self.diagnose()[1]
+
+    def diagnose(self) -> tuple[str, str]:
+        """(finding code, sentence) for the pattern of the errors."""
         if not self.count:
-            return "no errors"
+            return "", "no errors"
         flipping = [bit for bit, c in enumerate(self.bit_counts) if c]
         multi_bit = sum(c for k, c in self.bits_per_word.items() if k >= 4)
         if multi_bit > self.count / 2:
-            return "address or bank fault: many bits wrong per word, as when words land at the wrong address"
+            return "vram.address_fault", ("address or bank fault: many bits wrong per word, as when words land at "
+                                          "the wrong address")
         if len(flipping) == 1 and len(self.addresses) >= 32:
-            return f"stuck data line: bit {flipping[0]} wrong at {len(self.addresses)} addresses"
+            return "vram.stuck_data_line", (f"stuck data line: bit {flipping[0]} wrong at {len(self.addresses)} "
+                                            "addresses")
         if len(self.addresses) == 1:
-            return f"one bad cell: bit {'/'.join(map(str, flipping))} at {self.first[0]['address']}"
+            return "vram.bad_cell", f"one bad cell: bit {'/'.join(map(str, flipping))} at {self.first[0]['address']}"
         if self.by_pattern.get("retention") and self.by_pattern["retention"] == self.count:
-            return f"weak cells: {len(self.addresses)} cells lose their charge when left idle (bit fade)"
-        return f"scattered bad cells: {len(self.addresses)} addresses, bits {flipping}"
+            return "vram.weak_cells", (f"weak cells: {len(self.addresses)} cells lose their charge when left idle "
+                                       "(bit fade)")
+        return "vram.scattered_errors", f"scattered bad cells: {len(self.addresses)} addresses, bits {flipping}"
 
 
 SLICE_MIN_MIB = 32
@@ -360,19 +368,22 @@ class VramTest:
             "slice_mib": self.slice_mib,
         }
         evidence = {}
-        if not errors.count and metrics["coverage_of_free"] < self.coverage - 0.005:
-            return CheckResult("vram", CheckStatus.WARN,
-                               f"no errors, but only {metrics['coverage_of_free']:.0%} of free memory could be tested "
-                               f"(target {self.coverage:.0%})", metrics, evidence)
+        found = Findings()
         if errors.count:
+            code, diagnosis = errors.diagnose()
             evidence = {"first_errors": errors.first, "bit_histogram": errors.bit_counts,
                         "bits_per_word": dict(sorted(errors.bits_per_word.items())),
-                        "errors_by_pattern": errors.by_pattern, "diagnosis": errors.diagnosis()}
-            return CheckResult("vram", CheckStatus.FAIL, f"{errors.count} memory errors: {errors.diagnosis()}",
-                               metrics, evidence)
-        return CheckResult("vram", CheckStatus.PASS,
-                           f"no errors in {tested / 2**30:.2f} GiB ({metrics['coverage_of_free']:.0%} of free)",
-                           metrics, evidence)
+                        "errors_by_pattern": errors.by_pattern, "diagnosis": diagnosis}
+            first = errors.first[0] if errors.first else {}
+            where = f"; first at {first['address']}: wrote {first['expected']}, read {first['actual']}" if first else ""
+            found.fail(code, f"{errors.count} bit errors, {diagnosis}{where}", measured=errors.count, threshold=0)
+        elif metrics["coverage_of_free"] < self.coverage - 0.005:
+            found.warn("vram.coverage_short", f"no errors, but only {metrics['coverage_of_free']:.0%} of free memory "
+                       f"could be tested (target {self.coverage:.0%})", measured=metrics["coverage_of_free"],
+                       threshold=self.coverage, source="the test plan's vram coverage")
+        return CheckResult.from_findings(
+            "vram", found, f"no errors in {tested / 2**30:.2f} GiB ({metrics['coverage_of_free']:.0%} of free)",
+            metrics, evidence)
 
 
 def vram_check(ctx: CheckContext, *, coverage: float = 0.95, chunk_mib: int = 256, slice_mib: int | None = None,

@@ -17,7 +17,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 
 from inventory.errors import IllegalTransition
 
-from ..checks.base import CheckResult, CheckStatus
+from ..checks.base import CheckStatus, error_result
 from ..choices import RunState
 from ..hardware.discovery import DeviceSpec
 from ..models import TestRun
@@ -173,8 +173,8 @@ def _record_error(run: TestRun, error: str, on_progress: ProgressHook, traceback
     from ..runner import CardReport
 
     report = CardReport(label=run.device_label, declared=run.unit.gpu_model.slug, verdict=CheckStatus.ERROR,
-                        checks=[CheckResult("worker", CheckStatus.ERROR, error,
-                                            evidence={"traceback": traceback} if traceback else {})],
+                        checks=[error_result("worker", "check.error", error,
+                                             {"traceback": traceback} if traceback else {})],
                         faults=list(run.faults))
     if _stored(lambda: run_finish(run=run, report=report), run):
         on_progress("finished", {"report": report, "error": error})

@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..checks.base import Cancelled, CheckResult, CheckStatus
+from ..checks.base import Cancelled, CheckStatus, error_result
 from ..hardware.base import DeviceLost, throttle_names
 from ..hardware.discovery import DeviceSpec
 from ..reference import ModelReference
@@ -103,7 +103,7 @@ def work(job: CardJob, events, cancel) -> None:
         events.put(("cancelled", job.key, None))
     except DeviceLost as exc:
         report = CardReport(label=job.spec.label, declared=job.declared.slug, verdict=CheckStatus.ERROR,
-                            checks=[CheckResult("open", CheckStatus.ERROR, f"device lost: {exc.detail}")],
+                            checks=[error_result("open", "device.lost", f"device lost: {exc.detail}", {})],
                             faults=list(job.spec.profiles))
         events.put(("done", job.key, report))
     except Exception:  # a bug or a driver failure outside any check: this card errors, the others carry on

@@ -137,7 +137,8 @@ def run_finish(*, run: TestRun, report) -> TestRun:
             records.append(CheckResultRecord(run=run, position=position, name=result.name,
                                              status=str(result.status), summary=result.summary,
                                              metrics=_json_safe(result.metrics), evidence=_json_safe(evidence),
-                                             duration_s=result.duration_s))
+                                             duration_s=result.duration_s,
+                                             findings=_json_safe([f.as_dict() for f in result.findings])))
         CheckResultRecord.objects.bulk_create(records)
         RunTelemetry.objects.create(run=run, columns=_json_safe(columns),
                                     samples=len(columns.get("time", [])) if columns else 0)

@@ -24,8 +24,8 @@ from testbench.services import run_create, run_finish, run_start
 from .conftest import make_tested_unit
 
 
-def certified(make_units, report, lot="CERT1", **lot_fields):
-    unit = make_tested_unit(make_units, report, lot=lot)
+def certified(make_units, report, lot="CERT1", slots=0, **lot_fields):
+    unit = make_tested_unit(make_units, report, lot=lot, slots=slots)
     if lot_fields:
         unit.lot.__class__.objects.filter(pk=unit.lot_id).update(**lot_fields)
     unit_grade(unit=unit)
@@ -85,7 +85,8 @@ def test_issuing_signs_the_grade_and_certifies_the_card_and_says_nothing_interna
     assert event.to_state == UnitState.CERTIFIED and certificate.printed_id in event.reason
     assert len(certificate.public_id) == 28 and certificate.printed_id.count("-") == 6
     payload = certificate.payload
-    assert payload["schema"] == "refurb-certificate/3"
+    assert payload["schema"] == "refurb-certificate/4"
+    assert all(check["findings"] == [] for check in payload["test"]["checks"])  # a healthy card: nothing found
     assert payload["id"] == certificate.public_id and payload["card"]["serial"] == unit.serial
     assert payload["grade"]["functional"] == "F-B" and payload["grade"]["override"] == {
         "measured_grade": measured.functional, "reason": "fan bearing audible at idle", "by": "admin",
@@ -118,13 +119,14 @@ def test_issuing_signs_the_grade_and_certifies_the_card_and_says_nothing_interna
 
 @pytest.mark.django_db
 def test_the_pdf_holds_grade_serial_id_and_the_signed_payload(make_units, reports):
-    _, certificate = certified(make_units, reports["pcie_degraded"])
+    # A degraded link counts against the card once a second slot has confirmed it.
+    _, certificate = certified(make_units, reports["pcie_degraded"], slots=2)
     text, envelope = pdf_of(certificate)
     squashed = "".join(text.split())
     for fact in (certificate.payload["card"]["serial"], certificate.printed_id, certificate.key_id):
         assert fact in squashed
     assert "FunctionalF-C(policy" in squashed  # the grade's own row, not three letters of the printed id
-    assert "AI-readiness" in text and "PCIe link gen1 x1" in text
+    assert "AI-readiness" in text and "PCIe: link gen1 x1" in text
     assert "Used (3000)" in text  # the eBay condition, named and with its id (F-C: a stated limitation)
     # The embedded payload round-trips and verifies against the published key.
     from grading.keys import keyring
@@ -162,7 +164,7 @@ def test_only_a_graded_passing_card_is_certified(make_units, reports):
 @pytest.mark.django_db
 def test_a_retest_supersedes_the_certificate_and_the_new_one_points_back(make_units, reports, client):
     unit, old = certified(make_units, reports["healthy"])
-    retest(unit, reports["pcie_degraded"])
+    retest(unit, reports["mining_vbios"])
     unit_grade(unit=unit)
     old.refresh_from_db()
     assert old.status == CertificateStatus.SUPERSEDED and old.superseded_by is None

@@ -18,16 +18,16 @@ GTX_1070 = catalog_references()["geforce-gtx-1070"]
 # The grade and the reason code each profile must produce, and where the card goes next.
 EXPECTED = {
     "healthy": ("F-A", None, "graded"),
-    "vram_stuck_bit": ("FAIL", "vram_errors", "failed"),
-    "vram_weak_cells": ("FAIL", "vram_errors", "failed"),
-    "compute_sdc": ("FAIL", "compute_mismatch", "failed"),
-    "thermal_runaway": ("FAIL", "thermal_limit", "repair"),
-    "fan_failed": ("FAIL", "fan_failed", "repair"),
-    "pcie_degraded": ("F-C", "pcie_link_limited", "graded"),
-    "mining_vbios": ("F-B", "mining_leftovers", "graded"),
-    "underperformer": ("FAIL", "underperforms", "failed"),
-    "fake_model": ("FAIL", "identity_mismatch", "failed"),
-    "fell_off_bus": ("FAIL", "device_lost", "failed"),
+    "vram_stuck_bit": ("FAIL", "vram.bad_cell", "failed"),
+    "vram_weak_cells": ("FAIL", "vram.weak_cells", "failed"),
+    "compute_sdc": ("FAIL", "compute.sdc", "failed"),
+    "thermal_runaway": ("FAIL", "thermal.repaste_needed", "repair"),
+    "fan_failed": ("FAIL", "thermal.fan_not_spinning", "repair"),
+    "pcie_degraded": ("F-C", "pcie.link_degraded", "retest"),  # issue 12: the slot may be at fault
+    "mining_vbios": ("F-B", "identity.mining_power_limit", "graded"),
+    "underperformer": ("FAIL", "performance.underperforms", "failed"),
+    "fake_model": ("FAIL", "identity.pci_id_mismatch", "failed"),
+    "fell_off_bus": ("FAIL", "device.lost", "failed"),
 }
 
 
@@ -76,7 +76,7 @@ def test_each_fault_profile_is_graded_with_its_cause(one_thread, profile):
     if profile == "underperformer":
         assert "throughput" in grade.reasons[0].sentence and grade.reasons[0].measured < 0.8
     if profile == "pcie_degraded":
-        assert "PCIe link gen1 x1 where the card is built for gen4 x16" in grade.reasons[0].sentence
+        assert "PCIe: link gen1 x1 where the card is built for gen4 x16" in grade.reasons[0].sentence
     if functional == "FAIL":
         assert grade.marketplace["ebay"]["id"] == 7000 and grade.ai == {}
 
@@ -88,8 +88,8 @@ def performance_result(ratio: float) -> dict:
 
 
 @pytest.mark.parametrize(("ratio", "functional", "code"), [
-    (0.96, "F-A", None), (0.95, "F-A", None), (0.93, "F-B", "performance_below_reference"),
-    (0.85, "F-C", "performance_reduced"), (0.79, "FAIL", "underperforms"),
+    (0.96, "F-A", None), (0.95, "F-A", None), (0.93, "F-B", "performance.below_reference"),
+    (0.85, "F-C", "performance.reduced"), (0.79, "FAIL", "performance.underperforms"),
 ])
 def test_performance_bands(ratio, functional, code):
     grade = grade_results([performance_result(ratio)], reference=RTX_3080, cosmetic="A")
@@ -169,13 +169,15 @@ def test_a_failed_fan_is_one_cause_not_three(one_thread):
     # The heat, the hardware slowdown and any throttled performance follow from the fan: the grade names the fan,
     # and the card is repairable.
     grade = graded("fan_failed")
-    assert [r.code for r in grade.reasons] == ["fan_failed"]
+    assert [r.code for r in grade.reasons] == ["thermal.fan_not_spinning"]
     assert "a fan stays at 0%" in grade.reasons[0].sentence and "fan replacement" in grade.reasons[0].sentence
 
 
 def test_throttled_performance_is_left_to_the_retest_after_a_thermal_repair():
     thermal = {"name": "thermal", "status": "fail", "summary": "GPU reached 97 °C; hotspot 38 °C above the core",
-               "metrics": {"peak_gpu_temp_c": 97, "peak_hotspot_delta_c": 38}}
+               "metrics": {"peak_gpu_temp_c": 97, "peak_hotspot_delta_c": 38},
+               "findings": [{"code": "thermal.gpu_hot", "severity": "fail", "sentence": "GPU reached 97 °C",
+                             "measured": 97, "threshold": 92}]}
     grade = grade_results([performance_result(0.55), thermal], reference=RTX_3080, cosmetic="A")
-    assert [r.code for r in grade.reasons] == ["thermal_limit"] and grade.disposition == "repair"
+    assert [r.code for r in grade.reasons] == ["thermal.gpu_hot"] and grade.disposition == "repair"
     assert grade.reasons[0].sentence.endswith("performance is graded on the retest after the repair")

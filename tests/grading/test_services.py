@@ -15,9 +15,9 @@ from .conftest import make_tested_unit
 @pytest.mark.django_db
 @pytest.mark.parametrize(("profile", "functional", "state", "code"), [
     ("healthy", "F-A", UnitState.GRADED, None),
-    ("pcie_degraded", "F-C", UnitState.GRADED, "pcie_link_limited"),
-    ("thermal_runaway", "FAIL", UnitState.REPAIR, "thermal_limit"),
-    ("vram_stuck_bit", "FAIL", UnitState.FAILED, "vram_errors"),
+    ("pcie_degraded", "F-C", UnitState.QUEUED, "pcie.link_degraded"),  # retest in another slot
+    ("thermal_runaway", "FAIL", UnitState.REPAIR, "thermal.repaste_needed"),
+    ("vram_stuck_bit", "FAIL", UnitState.FAILED, "vram.bad_cell"),
 ])
 def test_grading_records_the_grade_and_moves_the_card(make_units, reports, profile, functional, state, code):
     unit = make_tested_unit(make_units, reports[profile])
@@ -32,7 +32,8 @@ def test_grading_records_the_grade_and_moves_the_card(make_units, reports, profi
     event = UnitEvent.objects.filter(unit=unit).latest("id")
     if state != UnitState.FAILED:  # a failed card stays failed: no move, no event
         assert event.to_state == state and event.payload["grade"] == grade.pk
-        assert event.reason.startswith(f"graded {functional}/A (policy ")
+        assert event.reason.startswith(f"graded {functional}/A (policy " if state != UnitState.QUEUED
+                                       else "retest in another slot")
 
 
 @pytest.mark.django_db

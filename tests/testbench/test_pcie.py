@@ -40,7 +40,9 @@ def test_a_healthy_link_passes(make_device, seed):
 def test_a_mining_riser_link_warns_with_the_link_it_trained_at(make_device, seed):
     result = run_pcie(make_device("pcie_degraded", seed=seed))
     assert result.status == CheckStatus.WARN
-    assert "the link is gen1 x1, the card is built for gen4 x16" in result.summary
+    [finding] = result.findings
+    assert (finding.code, finding.measured, finding.threshold) == ("pcie.link_degraded", "gen1 x1", "gen4 x16")
+    assert "link gen1 x1 where the card is built for gen4 x16" in result.summary
     assert result.metrics["host_to_device_gbs"] < 0.25
 
 

@@ -1,0 +1,47 @@
+"""Every threshold a check holds a card to, defined once. The checks compare with these; each finding carries the
+value it was held to and `source(name)`, so the grader and a certificate read the threshold from the finding and
+never repeat the number. The grading policy's own bands (performance grades) are in grading/policy.py.
+"""
+
+from __future__ import annotations
+
+# Thermal soak (thermal.py).
+GPU_TEMP_WARN_C = 83.0  # where GeForce boost starts pulling clocks
+GPU_TEMP_FAIL_C = 92.0
+HOTSPOT_DELTA_WARN_C = 20.0  # paste pumped out or pads dried: the die's hottest point runs away from the average
+HOTSPOT_DELTA_FAIL_C = 30.0
+MEMORY_TEMP_WARN_C = 100.0  # GDDR6X throttles at 110 °C
+MEMORY_TEMP_FAIL_C = 106.0
+CLOCK_VARIATION_WARN = 0.10  # coefficient of variation of the SM clock under load
+PLATEAU_SLOPE_WARN_C_PER_MIN = 1.0  # still climbing this fast at the end: the soak was too short or cooling fails
+FAN_ASKED_PCT = 40  # a fan asked for at least this much…
+FAN_STILL_PCT = 10  # …that turns slower than this is not spinning
+
+# PCIe transfers (pcie.py): a pinned DMA copy reaches 70–90% of the raw link rate on a healthy link
+# (packet headers, flow control).
+PCIE_PASS_RATIO = 0.60
+PCIE_FAIL_RATIO = 0.35
+
+# Health counters (health.py).
+RETIRED_PAGES_WARN = 15
+RETIRED_PAGES_FAIL = 63
+PCIE_REPLAYS_FAIL = 80
+
+# Identity (identity.py).
+VRAM_TOLERANCE = 0.06  # drivers report a little less than the nominal size (reserved memory)
+POWER_LIMIT_LEFTOVER = 0.95  # below this share of the default, someone lowered it (a miner, usually)
+
+# Compute stress (compute.py): the largest relative error a correct GEMM shows against the FP64
+# reference, per dtype.
+COMPUTE_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "bf16": 8e-2}
+
+# Performance (performance.py): shares of what a good card of the model shows.
+PERFORMANCE_PASS_RATIO = 0.90
+PERFORMANCE_WARN_RATIO = 0.75
+
+
+def source(name: str) -> str:
+    """Where a threshold is defined, as findings cite it."""
+    if name not in globals() or not name.isupper():
+        raise KeyError(name)
+    return f"testbench/checks/limits.py:{name}"
