@@ -24,9 +24,16 @@ class UnitState(models.TextChoices):
 class EventKind(models.TextChoices):
     """What a unit event records. Most are lifecycle moves; the others leave the state as it was."""
 
-    TRANSITION = "transition", "state change"
+    RECEIVED = "received", "taken in"
+    TRANSITION = "transition", "state change"  # a person's move
+    INSPECTED = "inspected", "inspected"
+    RUN_QUEUED = "run_queued", "test run queued"
+    RUN_STARTED = "run_started", "test run started"
+    RUN_FINISHED = "run_finished", "test run finished"
+    RUN_ENDED = "run_ended", "test run cancelled or interrupted"
     GRADE_RECORDED = "grade_recorded", "graded"
     GRADE_OVERRIDE = "grade_override", "grade overridden"
+    CERTIFICATE_ISSUED = "certificate_issued", "certificate issued"
     CERTIFICATE_REVOKED = "certificate_revoked", "certificate revoked"
     CERTIFICATE_SUPERSEDED = "certificate_superseded", "certificate superseded"
     EDITED = "edited", "details edited"

@@ -134,6 +134,7 @@ def walk(healthy_report):
     from grading.services import certificate_issue, unit_grade
     from inventory.services import inspection_record, unit_transition
     from testbench.checks.base import CheckStatus
+    from testbench.checks.findings import Finding
     from testbench.models import Bench
     from testbench.services import run_create, run_finish, run_start
 
@@ -155,9 +156,10 @@ def walk(healthy_report):
                 report = healthy_report
                 if failing or target == "failed":
                     vram = next(c for c in report.checks if c.name == "vram")
+                    bad = Finding("vram.scattered_errors", "fail", "2 bad bits", measured=2, threshold=0)
                     report = replace(report, verdict=CheckStatus.FAIL, checks=[
-                        replace(vram, status=CheckStatus.FAIL, summary="2 bad bits") if c is vram else c
-                        for c in report.checks])
+                        replace(vram, status=CheckStatus.FAIL, summary="2 bad bits", findings=[bad]) if c is vram
+                        else c for c in report.checks])
                 run_finish(run=run, report=report)
             elif step == "graded":
                 unit_grade(unit=unit)

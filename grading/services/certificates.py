@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from core.errors import InvalidInput
 from core.roles import ADMIN
-from inventory.choices import EventKind, UnitState
+from inventory import events
+from inventory.choices import UnitState
 from inventory.lifecycle import CERTIFICATE_REVOKED_ON, CERTIFICATE_SURVIVES, Mover
 from inventory.models import Unit
 from inventory.services import unit_event_record, unit_transition
@@ -98,7 +99,8 @@ def certificate_issue(*, unit: Unit, actor=None, actor_label: str = "") -> Certi
                         mover=Mover.CERTIFICATE,
                         reason=f"certificate {certificate.printed_id} issued ({grade.functional}/"
                                f"{grade.cosmetic or '-'})",
-                        payload={"certificate": public_id, "grade": grade.pk, "key_id": key.key_id})
+                        event=events.certificate_issued(certificate_id=public_id, grade_id=grade.pk,
+                                                        key_id=key.key_id))
         from ..tasks import certificate_pdf_render_task  # here: tasks imports these services
 
         transaction.on_commit(lambda: certificate_pdf_render_task.delay(certificate.pk))
@@ -121,14 +123,13 @@ def certificate_revoke(*, certificate: Certificate, reason: str, actor=None, act
                                                                          timezone.now())
         locked.save(update_fields=["status", "status_reason", "status_changed_at"])
         summary = f"certificate {locked.printed_id} revoked: {reason}"[:1000]
-        payload = {"certificate": locked.public_id}
+        event = events.certificate_revoked(certificate_id=locked.public_id)
         if was_valid and unit.state in (UnitState.CERTIFIED, UnitState.LISTED):
             unit_transition(unit=unit, to_state=UnitState.ON_HOLD, actor=actor, actor_label=actor_label,
-                            reason=summary, payload=payload, kind=EventKind.CERTIFICATE_REVOKED,
-                            mover=Mover.CERTIFICATE)
+                            reason=summary, event=event, mover=Mover.CERTIFICATE)
         else:
-            unit_event_record(unit=unit, kind=EventKind.CERTIFICATE_REVOKED, reason=summary, actor=actor,
-                              actor_label=actor_label, payload=payload, mover=Mover.CERTIFICATE)
+            unit_event_record(unit=unit, event=event, reason=summary, actor=actor, actor_label=actor_label,
+                              mover=Mover.CERTIFICATE)
     certificate.refresh_from_db()
     return certificate
 
@@ -160,15 +161,16 @@ def certificate_follow_move(*, unit: Unit, from_state: str, to_state: str, recor
     if certificate is None:
         return
     if to_state in CERTIFICATE_REVOKED_ON:
-        status, kind, why = CertificateStatus.REVOKED, EventKind.CERTIFICATE_REVOKED, CERTIFICATE_REVOKED_ON[to_state]
+        status, why = CertificateStatus.REVOKED, CERTIFICATE_REVOKED_ON[to_state]
+        event = events.certificate_revoked(certificate_id=certificate.public_id)
     else:
-        status, kind = CertificateStatus.SUPERSEDED, EventKind.CERTIFICATE_SUPERSEDED
+        status, event = (CertificateStatus.SUPERSEDED,
+                         events.certificate_superseded(certificate_id=certificate.public_id))
         why = f"{LEFT_FOR.get(to_state, f'the card moved to {to_state}')}; superseded pending a retest"
     certificate.status, certificate.status_reason, certificate.status_changed_at = status, why, timezone.now()
     certificate.save(update_fields=["status", "status_reason", "status_changed_at"])
-    unit_event_record(unit=unit, kind=kind, reason=f"certificate {certificate.printed_id} {status}: {why}",
-                      actor_label="lifecycle", payload={"certificate": certificate.public_id},
-                      mover=Mover.CERTIFICATE)
+    unit_event_record(unit=unit, event=event, reason=f"certificate {certificate.printed_id} {status}: {why}",
+                      actor_label="lifecycle", mover=Mover.CERTIFICATE)
 
 
 SERIAL_LOOKUP_MAX = 64

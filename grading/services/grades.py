@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db import transaction
 
 from core.errors import Conflict, InvalidInput
-from inventory.choices import EventKind, UnitState
+from inventory import events
+from inventory.choices import UnitState
 from inventory.lifecycle import Mover
 from inventory.models import Unit
 from inventory.services import unit_event_record, unit_transition
@@ -67,22 +68,23 @@ def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
         target = NEXT_STATE[grade.disposition]
         why = grade.reasons[0].sentence if grade.reasons else "every check passed at reference performance"
         summary = f"graded {grade.functional}/{grade.cosmetic or '-'} (policy {grade.policy_version}): {why}"[:1000]
-        payload = {"grade": record.pk, "run": run.pk, "functional": grade.functional,
-                   "codes": [r.code for r in grade.reasons]}
+        slot_id = None
         if grade.disposition == "retest":
             suspect = next(r for r in grade.reasons if r.code in grade.awaiting_another_slot)
             where = f" (slot {run.slot})" if run.slot_id else ""
             summary = (f"retest in another slot{where}: {suspect.sentence}; graded {grade.functional} if another "
                        "slot confirms it")[:1000]
-            payload["slot"] = run.slot_id
+            slot_id = run.slot_id
             if run.slot_id and run.slot.unit_id == locked.pk:
                 slot_seat(slot=run.slot, unit=None)
+        event = events.grade_recorded(grade_id=record.pk, run_id=run.pk, functional=grade.functional,
+                                      codes=[r.code for r in grade.reasons], slot_id=slot_id)
         if locked.state != target:
             unit_transition(unit=locked, to_state=target, actor=actor, actor_label=actor_label or "grading",
-                            mover=Mover.GRADING, reason=summary, payload=payload)
+                            mover=Mover.GRADING, reason=summary, event=event)
         else:  # a failed card graded FAIL stays failed: the grade is still a decision on record
-            unit_event_record(unit=locked, kind=EventKind.GRADE_RECORDED, reason=summary, actor=actor,
-                              actor_label=actor_label or "grading", payload=payload, mover=Mover.GRADING)
+            unit_event_record(unit=locked, event=event, reason=summary, actor=actor,
+                              actor_label=actor_label or "grading", mover=Mover.GRADING)
     return record
 
 
@@ -122,12 +124,13 @@ def grade_override(*, unit: Unit, functional: str, reason: str, actor=None, acto
             marketplace=marketplace_conditions(functional, current.cosmetic, **marketplace_options()),
             ai=current.ai, graded_by=actor, overrides=original, override_reason=reason)
         summary = f"grade overridden from {current.functional} to {functional}: {reason}"[:1000]
-        payload = {"grade": record.pk, "overrides": current.pk, "from": current.functional, "to": functional}
+        event = events.grade_overridden(grade_id=record.pk, overrides_id=current.pk, from_grade=current.functional,
+                                        to_grade=functional)
         target = NEXT_STATE[disposition]
         if locked.state != target:
             unit_transition(unit=locked, to_state=target, actor=actor, actor_label=actor_label, reason=summary,
-                            payload=payload, kind=EventKind.GRADE_OVERRIDE, mover=Mover.GRADING)
+                            event=event, mover=Mover.GRADING)
         else:
-            unit_event_record(unit=locked, kind=EventKind.GRADE_OVERRIDE, reason=summary, actor=actor,
-                              actor_label=actor_label, payload=payload, mover=Mover.GRADING)
+            unit_event_record(unit=locked, event=event, reason=summary, actor=actor, actor_label=actor_label,
+                              mover=Mover.GRADING)
     return record

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from core.api.parsers import JSONParser
 from core.api.views import ActionPermsMixin
 
-from .. import selectors
+from .. import events, selectors
 from ..errors import IntakeRejected
 from ..filtersets import GpuModelFilterSet, LotFilterSet, UnitFilterSet
 from ..media import protected_file_response
@@ -168,7 +168,7 @@ class UnitViewSet(ActionPermsMixin, mixins.CreateModelMixin, mixins.UpdateModelM
             raise PermissionDenied(f"your role may not move units to {to_state}")
         unit_transition(unit=unit, to_state=to_state, actor=request.user,
                         reason=serializer.validated_data.get("reason", ""),
-                        payload=serializer.validated_data.get("payload"))
+                        event=events.moved(note=serializer.validated_data.get("payload")))
         return self._detail(unit)
 
     @extend_schema(request={"multipart/form-data": InspectionCreateSerializer,

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from core.errors import InvalidInput
 
+from .. import events
 from ..choices import UnitState
 from ..lifecycle import Mover
 from ..models import Inspection, InspectionPhoto, Unit, photo_original_name
@@ -62,11 +63,10 @@ def inspection_record(
             if locked.state in INSPECTION_ADVANCES_FROM:
                 unit_transition(
                     unit=locked, to_state=UnitState.INSPECTED, actor=actor, reason="inspection", mover=Mover.INSPECTION,
-                    payload={
-                        "inspection": inspection.pk, "cosmetic_grade": cosmetic_grade,
-                        "fan_condition": fan_condition, "pcie_connector_damage": pcie_connector_damage,
-                        "bracket_present": bracket_present, "photos": len(stored),
-                    },
+                    event=events.inspected(
+                        inspection_id=inspection.pk, cosmetic_grade=cosmetic_grade, fan_condition=fan_condition,
+                        pcie_connector_damage=pcie_connector_damage, bracket_present=bracket_present,
+                        photos=len(stored)),
                 )
     except BaseException:
         # The rows rolled back; the image files the storage already wrote would be orphans.

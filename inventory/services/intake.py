@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from core.errors import InvalidInput
 
+from .. import events
 from ..choices import CosmeticGrade, UnitState
 from ..errors import IntakeRejected, RowError
 from ..lifecycle import INITIAL_STATE
@@ -410,14 +411,13 @@ def intake_import(
             by_tag = dict(Unit.objects.filter(asset_tag__in=tags).values_list("asset_tag", "pk"))
             for unit in units:
                 unit.pk = by_tag[unit.asset_tag]
+        facts = [events.received(lot=lot.reference, line=row.line, source=source, cosmetic_grade=row.cosmetic_grade)
+                 for row in valid]
         UnitEvent.objects.bulk_create(
             [
                 UnitEvent(unit=unit, actor=actor, actor_label=label, from_state="", to_state=UnitState.RECEIVED,
-                          reason="intake",
-                          payload={"lot": lot.reference, "line": row.line, "source": source,
-                                   **({"cosmetic_grade": row.cosmetic_grade} if row.cosmetic_grade else {})},
-                          created_at=now)
-                for unit, row in zip(units, valid, strict=True)
+                          reason="intake", kind=event.kind, payload=event.payload, created_at=now)
+                for unit, event in zip(units, facts, strict=True)
             ],
             batch_size=500,
         )

@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from core.errors import InvalidInput
 
-from ..choices import REASON_REQUIRED_STATES, EventKind, UnitState
+from .. import events
+from ..choices import REASON_REQUIRED_STATES, UnitState
 from ..errors import IllegalTransition
+from ..events import EventFacts
 from ..lifecycle import (
     RESET_STATES,
     STATED_BY_CERTIFICATE,
@@ -94,12 +96,12 @@ def unit_transition(
     actor=None,
     actor_label: str = "",
     reason: str = "",
-    payload: dict | None = None,
-    kind: str = EventKind.TRANSITION,
+    event: EventFacts | None = None,
     mover: Mover = Mover.PERSON,
 ) -> Unit:
-    """Move a unit to `to_state`, recording who, why and what in an append-only event (of `kind`: a grade override
-    that moves the card is still a grade override).
+    """Move a unit to `to_state`, recording who, why and what in an append-only event: `event` (from
+    inventory.events, one builder per kind: a grade override that moves the card is still a grade override), by
+    default a person's move.
 
     The unit row is locked for the transaction, so two callers (two benches starting one card) are
     serialised and the second sees the state the first left: exactly one wins. The move must be in the table, be
@@ -114,9 +116,8 @@ def unit_transition(
     reason = (reason or "").strip()
     if to_state in REASON_REQUIRED_STATES and not reason:
         raise InvalidInput({"reason": [f"a reason is required to move a unit to {to_state}"]})
-    if payload is not None and not isinstance(payload, dict):
-        raise InvalidInput({"payload": ["must be a JSON object"]})
-    if payload and (problem := json_text_problem(payload)):
+    event = event or events.moved()
+    if event.payload and (problem := json_text_problem(event.payload)):
         raise InvalidInput({"payload": [problem]})
 
     unit_id = unit.pk if isinstance(unit, Unit) else unit
@@ -147,10 +148,10 @@ def unit_transition(
             actor_label=actor_label_for(actor, actor_label),
             from_state=from_state,
             to_state=to_state,
-            kind=kind,
+            kind=event.kind,
             via=mover,
             reason=reason,
-            payload=payload or {},
+            payload=event.payload,
             created_at=now,
         )
         for listener in move_listeners():
@@ -161,15 +162,16 @@ def unit_transition(
     return locked
 
 
-def unit_event_record(*, unit: Unit, kind: str, reason: str, actor=None, actor_label: str = "",
-                      payload: dict | None = None, mover: Mover = Mover.PERSON) -> UnitEvent:
-    """Record a decision about a unit that leaves its state as it is (a grade override, a revoked certificate).
-    Call it inside the transaction that makes the decision, with the unit row locked."""
+def unit_event_record(*, unit: Unit, event: EventFacts, reason: str, actor=None, actor_label: str = "",
+                      mover: Mover = Mover.PERSON) -> UnitEvent:
+    """Record a decision about a unit that leaves its state as it is (a grade override, a revoked certificate);
+    `event` from inventory.events. Call it inside the transaction that makes the decision, with the unit row
+    locked."""
     if not (reason or "").strip():
         raise InvalidInput({"reason": ["a reason is required"]})
     return UnitEvent.objects.create(unit=unit, actor=actor, actor_label=actor_label_for(actor, actor_label),
-                                    from_state=unit.state, to_state=unit.state, kind=kind, via=mover,
-                                    reason=reason.strip(), payload=payload or {})
+                                    from_state=unit.state, to_state=unit.state, kind=event.kind, via=mover,
+                                    reason=reason.strip(), payload=event.payload)
 
 
 # Fields a person may edit after intake. Identity fields come from a bench; the cosmetic grade changes only
@@ -204,7 +206,6 @@ def unit_update(*, unit: Unit, actor=None, actor_label: str = "", **changes) -> 
         unit.save(update_fields=[*changes, "updated_at"])
         changed = {field: [before[field], value] for field, value in changes.items() if before[field] != value}
         if changed:
-            unit_event_record(unit=unit, kind=EventKind.EDITED, actor=actor, actor_label=actor_label,
-                              reason="edited " + ", ".join(f"{f.replace('_', ' ')}" for f in changed),
-                              payload={"changes": changed})
+            unit_event_record(unit=unit, event=events.edited(changes=changed), actor=actor, actor_label=actor_label,
+                              reason="edited " + ", ".join(f"{f.replace('_', ' ')}" for f in changed))
     return unit

@@ -17,6 +17,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.errors import DomainError, InvalidInput
+from inventory import events
 from inventory.choices import UnitState
 from inventory.lifecycle import Mover
 from inventory.models import Unit
@@ -69,15 +70,17 @@ def run_create(*, unit: Unit, plan: str, bench: Bench | None = None, slot: Bench
         locked = Unit.objects.select_for_update().get(pk=unit.pk)
         if TestRun.objects.filter(unit=locked, state__in=ACTIVE_RUN_STATES).exists():
             raise InvalidInput({"unit": [f"{locked.asset_tag} already has a queued or running test run"]})
-        if locked.state != UnitState.QUEUED:
-            unit_transition(unit=locked, to_state=UnitState.QUEUED, actor=actor, reason=f"{plan} test run queued")
         try:
             with transaction.atomic():
-                return TestRun.objects.create(unit=locked, plan=plan, bench=bench, slot=slot,
-                                              device_index=device_index, device_label=device_label,
-                                              faults=list(faults))
+                run = TestRun.objects.create(unit=locked, plan=plan, bench=bench, slot=slot,
+                                             device_index=device_index, device_label=device_label,
+                                             faults=list(faults))
         except IntegrityError:  # queued by someone else between our check and our insert
             raise InvalidInput({"unit": [f"{locked.asset_tag} already has a queued or running test run"]}) from None
+        if locked.state != UnitState.QUEUED:
+            unit_transition(unit=locked, to_state=UnitState.QUEUED, actor=actor, reason=f"{plan} test run queued",
+                            event=events.run_queued(run_id=run.pk, plan=plan))
+        return run
 
 
 def run_start(*, run: TestRun, identity: dict | None = None, software: dict | None = None,
@@ -99,7 +102,7 @@ def run_start(*, run: TestRun, identity: dict | None = None, software: dict | No
         unit_transition(unit=run.unit_id, to_state=UnitState.TESTING, actor_label=run.device_label or "bench",
                         mover=Mover.RUN,
                         reason=f"{run.plan} test run {run.pk} started" + (f" on {worker}" if worker else ""),
-                        payload={"run": run.pk})
+                        event=events.run_started(run_id=run.pk))
     run.refresh_from_db()
     return run
 
@@ -161,8 +164,8 @@ def run_finish(*, run: TestRun, report) -> TestRun:
             to_state=UnitState.TESTED if verdict in (Verdict.PASS, Verdict.WARN) else UnitState.FAILED,
             actor_label=run.device_label or "bench", mover=Mover.RUN,
             reason=f"{run.plan} test run {run.pk}: {verdict}" + (f" ({'; '.join(failing)[:500]})" if failing else ""),
-            payload={"run": run.pk, "verdict": verdict,
-                     "checks": {r.name: str(r.status) for r in report.checks}},
+            event=events.run_finished(run_id=run.pk, verdict=verdict,
+                                      checks={r.name: str(r.status) for r in report.checks}),
         )
     return run
 
@@ -178,7 +181,8 @@ def _end(run: TestRun, state: str, reason: str, to_state: str, actor=None) -> Te
     unit = Unit.objects.select_for_update().get(pk=run.unit_id)
     if unit.state in (UnitState.TESTING, UnitState.QUEUED) and unit.state != to_state:
         unit_transition(unit=unit, to_state=to_state, actor=actor, actor_label="" if actor else "bench",
-                        reason=f"test run {run.pk} {state}: {reason}", payload={"run": run.pk}, mover=Mover.RUN)
+                        reason=f"test run {run.pk} {state}: {reason}",
+                        event=events.run_ended(run_id=run.pk, state=state), mover=Mover.RUN)
     return run
 
 

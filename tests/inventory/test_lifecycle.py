@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from core.errors import InvalidInput
+from inventory import events
 from inventory.choices import REASON_REQUIRED_STATES, UnitState
 from inventory.errors import IllegalTransition
 from inventory.lifecycle import NEEDS, SERVICE_ONLY_MOVES, TRANSITIONS, allowed_targets, assert_transition_allowed
@@ -46,7 +47,8 @@ def test_illegal_transition_lists_the_allowed_targets():
 @pytest.mark.django_db
 def test_transition_writes_state_and_event_together(make_units, technician):
     unit = make_units(1)[0]
-    unit_transition(unit=unit, to_state=UnitState.INSPECTED, actor=technician, reason="looked", payload={"k": 1})
+    unit_transition(unit=unit, to_state=UnitState.INSPECTED, actor=technician, reason="looked",
+                    event=events.moved(note={"k": 1}))
     unit.refresh_from_db()
     assert unit.state == UnitState.INSPECTED
     event = unit.events.order_by("id").last()
@@ -166,7 +168,7 @@ def test_random_transition_sequences_keep_the_machine_legal(make_units, monkeypa
 def test_payload_text_that_a_database_cannot_store_is_refused(make_units, payload, message):
     unit = make_units(1)[0]
     with pytest.raises(InvalidInput, match=message):
-        unit_transition(unit=unit, to_state=UnitState.INSPECTED, payload=payload)
+        unit_transition(unit=unit, to_state=UnitState.INSPECTED, event=events.moved(note=payload))
     assert Unit.objects.get(pk=unit.pk).state == UnitState.RECEIVED
 
 
