@@ -6,10 +6,11 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyAdmin
+from core.admin import FilterSetAdmin, ReadOnlyAdmin
 from core.errors import DomainError
 from inventory.validators import BLOCK_TEXT
 
+from .filtersets import CertificateFilterSet, GradeFilterSet
 from .models import Certificate, FunctionalGrade, Grade, PublishedKey
 from .policy import condition_label
 from .services import certificate_revoke, grade_override
@@ -48,7 +49,8 @@ def decision(modeladmin, request, queryset, *, form_class, title, intro, submit,
 
 
 @admin.register(Grade)
-class GradeAdmin(ReadOnlyAdmin):
+class GradeAdmin(FilterSetAdmin, ReadOnlyAdmin):
+    filterset_class = GradeFilterSet
     list_display = ["unit", "functional", "cosmetic", "disposition", "ebay_condition", "overridden", "policy_version",
                     "created_at"]
     list_filter = ["functional", "cosmetic", "disposition", "policy_version"]
@@ -81,7 +83,8 @@ class GradeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(ReadOnlyAdmin):
+class CertificateAdmin(FilterSetAdmin, ReadOnlyAdmin):
+    filterset_class = CertificateFilterSet
     """Certificates as issued (issue them with the API or `manage.py certify`, which sign and record)."""
 
     list_display = ["printed_id", "unit", "status", "issued_at", "key_id", "verify_link", "pdf_link"]

@@ -8,11 +8,13 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.admin import FilterSetAdmin
 from core.errors import DomainError, InvalidInput
 from core.forms import BoundedJSONFormField
 
 from .choices import COSMETIC_GRADE_DEFINITIONS, REASON_REQUIRED_STATES, UnitState
 from .errors import IntakeRejected
+from .filtersets import GpuModelFilterSet, LotFilterSet, UnitFilterSet
 from .models import GpuModel, Inspection, InspectionPhoto, Lot, Unit, UnitEvent
 from .roles import allowed_targets_for, can_see_costs
 from .services import (
@@ -46,7 +48,8 @@ def _touches_costs(lookup: str) -> bool:
 
 
 @admin.register(GpuModel)
-class GpuModelAdmin(admin.ModelAdmin):
+class GpuModelAdmin(FilterSetAdmin):
+    filterset_class = GpuModelFilterSet
     list_display = ["name", "vendor", "architecture", "vram_gib", "memory_bandwidth_gbs", "fp32_tflops",
                     "fp16_tflops", "tdp_w", "launch_date"]
     list_filter = ["vendor", "segment", "architecture"]
@@ -62,7 +65,8 @@ class IntakeUploadForm(forms.Form):
 
 
 @admin.register(Lot)
-class LotAdmin(admin.ModelAdmin):
+class LotAdmin(FilterSetAdmin):
+    filterset_class = LotFilterSet
     list_display = ["reference", "supplier", "purchased_on", "unit_total", "demo", "created_at"]
     search_fields = ["reference", "supplier"]
     list_filter = ["purchased_on", "currency", "demo"]
@@ -205,7 +209,8 @@ class UnitAdminForm(forms.ModelForm):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(FilterSetAdmin):
+    filterset_class = UnitFilterSet
     form = UnitAdminForm
     list_display = ["tag", "gpu_model", "board_vendor", "serial_display", "lot", "state_badge", "grade", "location",
                     "received_at"]

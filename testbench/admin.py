@@ -2,10 +2,11 @@
 
 from django.contrib import admin, messages
 
-from core.admin import ReadOnlyAdmin
+from core.admin import FilterSetAdmin, ReadOnlyAdmin
 from core.errors import DomainError
 from inventory.choices import UnitState
 
+from .filtersets import RunFilterSet
 from .models import Bench, BenchSlot, CheckResultRecord, RunTelemetry, TestRun
 from .selectors import SLOT_FLAG_CARDS, slot_strikes
 from .services import run_cancel_request
@@ -61,7 +62,8 @@ class CheckResultInline(admin.TabularInline):
 
 
 @admin.register(TestRun)
-class TestRunAdmin(ReadOnlyAdmin):
+class TestRunAdmin(FilterSetAdmin, ReadOnlyAdmin):
+    filterset_class = RunFilterSet
     list_display = ["pk", "unit", "bench", "device_label", "plan", "state", "verdict", "started_at", "finished_at"]
     list_filter = ["state", "verdict", "plan", "bench"]
     search_fields = ["unit__asset_tag", "unit__serial", "device_label"]

@@ -144,3 +144,64 @@ def test_a_refused_move_saves_nothing_of_the_form(make_units, technician):
         response.content.decode()
     unit.refresh_from_db()
     assert (unit.location, unit.state) == ("", UnitState.RECEIVED)
+
+
+# --- the API's filters in the admin (core.admin.FilterSetAdmin with the app's filtersets.py) -------------------
+
+@pytest.fixture
+def two_lots(make_units):
+    from inventory.services import inspection_record, unit_transition
+
+    first, second = make_units(3, lot="ADM-F1"), make_units(2, lot="ADM-F2", supplier="Other Co")
+    inspection_record(unit=first[0], cosmetic_grade="A", fan_condition="ok")
+    inspection_record(unit=second[1], cosmetic_grade="C", fan_condition="ok")
+    unit_transition(unit=first[2], to_state=UnitState.ON_HOLD, reason="buyer question")
+    return first + second
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("params", [
+    {"lot": "ADM-F1"}, {"state": ["received", "on_hold"]}, {"grade": "A"}, {"lot": "ADM-F2", "grade": ["A", "C"]},
+    {"received_after": "2000-01-01T00:00:00Z"}, {"board_vendor": "msi"}, {"model": "geforce-rtx-3080"},
+])
+def test_the_admin_list_takes_the_api_filters_with_the_same_meaning(params, two_lots, technician, client_for):
+    api = client_for(technician).get("/api/units/", params)
+    assert api.status_code == 200
+    expected = sorted(row["asset_tag"] for row in api.json()["results"])
+    page = logged_in(technician).get("/admin/inventory/unit/", params)
+    assert page.status_code == 200
+    listed = sorted(unit.asset_tag for unit in page.context["cl"].result_list)
+    assert listed == expected
+    assert "API filters:" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_filters_select_what_they_say(two_lots, technician):
+    page = logged_in(technician).get("/admin/inventory/unit/", {"lot": "ADM-F2", "grade": "C"})
+    assert [u.asset_tag for u in page.context["cl"].result_list] == [two_lots[4].asset_tag]
+
+
+@pytest.mark.django_db
+def test_a_filter_value_the_api_refuses_lists_nothing_and_says_why(two_lots, technician, client_for):
+    assert client_for(technician).get("/api/units/", {"received_after": "yesterday"}).status_code == 400
+    page = logged_in(technician).get("/admin/inventory/unit/", {"received_after": "yesterday"})
+    assert page.status_code == 200 and list(page.context["cl"].result_list) == []
+    assert "Filter not applied, nothing listed: received_after" in page.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "params", "count"), [
+    ("/admin/inventory/lot/", {"supplier": "other"}, 1),
+    ("/admin/inventory/gpumodel/", {"vendor": "amd"}, None),
+    ("/admin/testbench/testrun/", {"state": "queued"}, 0),
+    ("/admin/grading/grade/", {"functional": "F-A"}, 0),
+    ("/admin/grading/certificate/", {"status": "valid"}, 0),
+])
+def test_every_list_with_an_api_takes_its_filters(path, params, count, two_lots, admin_user):
+    page = logged_in(admin_user).get(path, params)
+    assert page.status_code == 200 and "API filters:" in page.content.decode()
+    rows = list(page.context["cl"].result_list)
+    if count is not None:
+        assert len(rows) == count
+    else:
+        assert rows and all(row.vendor == "amd" for row in rows)
