@@ -61,11 +61,13 @@ def test_the_grade_command(make_units, reports):
 
     good = make_tested_unit(make_units, reports["healthy"], lot="C1")
     bad = make_tested_unit(make_units, reports["vram_stuck_bit"], lot="C2")
+    riser = make_tested_unit(make_units, reports["pcie_degraded"], lot="C3")
     out = StringIO()
     call_command("grade", "--all-tested", stdout=out)
     text = out.getvalue()
     assert f"{good.asset_tag:<13} F-A  /A  → graded" in text and f"{bad.asset_tag:<13} FAIL /A  → failed" in text
-    assert "VRAM: " in text and text.strip().endswith("2 graded")
+    assert f"{riser.asset_tag:<13} F-C  /A  → retest  eBay — (retest first)" in text
+    assert "VRAM: " in text and text.strip().endswith("3 graded")
     errors = StringIO()
     with pytest.raises(CommandError, match="1 card\\(s\\) could not be graded") as caught:
         call_command("grade", good.asset_tag, stdout=StringIO(), stderr=errors)  # graded already

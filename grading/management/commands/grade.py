@@ -10,7 +10,8 @@ from inventory.models import Unit
 
 class Command(UnitBatchCommand):
     help = ("Grade cards whose test run has finished (tested or failed): a functional grade with reasons, the "
-            "marketplace conditions and AI-readiness; each card moves to graded, repair or failed.")
+            "marketplace conditions and AI-readiness; each card moves to graded, repair or failed, or back to the "
+            "queue when a finding may be the slot's (retest in another slot).")
     all_option, all_help = "--all-tested", "every card that is tested or failed"
     json_help = "print the grades as JSON"
     done_word, refused_word, verb = "graded", "not gradable", "graded"
@@ -26,7 +27,8 @@ class Command(UnitBatchCommand):
                 "ebay": grade.marketplace.get("ebay"), "policy_version": grade.policy_version}
 
     def ebay(self, row: dict) -> str:
-        return condition_label(row["ebay"])
+        # A card going back to be retested is not for sale yet: its grade waits for another slot.
+        return "— (retest first)" if row["state"] == "retest" else condition_label(row["ebay"])
 
     def line(self, row: dict) -> str:
         first = row["reasons"][0] if row["reasons"] else "every check passed at reference performance"
