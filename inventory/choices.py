@@ -36,6 +36,9 @@ class EventKind(models.TextChoices):
     CERTIFICATE_ISSUED = "certificate_issued", "certificate issued"
     CERTIFICATE_REVOKED = "certificate_revoked", "certificate revoked"
     CERTIFICATE_SUPERSEDED = "certificate_superseded", "certificate superseded"
+    LISTING_PUBLISHED = "listing_published", "listed on a channel"
+    LISTING_WITHDRAWN = "listing_withdrawn", "withdrawn from a channel"
+    SOLD = "sold", "sold"
     EDITED = "edited", "details edited"
 
 

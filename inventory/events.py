@@ -84,6 +84,20 @@ def certificate_superseded(*, certificate_id: str) -> EventFacts:
     return EventFacts(EventKind.CERTIFICATE_SUPERSEDED, {"certificate": certificate_id})
 
 
+def listing_published(*, listing_id: int, channel: str) -> EventFacts:
+    return EventFacts(EventKind.LISTING_PUBLISHED, {"listing": listing_id, "channel": channel})
+
+
+def listing_withdrawn(*, listing_id: int, channel: str) -> EventFacts:
+    return EventFacts(EventKind.LISTING_WITHDRAWN, {"listing": listing_id, "channel": channel})
+
+
+def sold(*, listing_id: int, channel: str, price: str, currency: str) -> EventFacts:
+    """`price`: the listing's price as text (a decimal, exact)."""
+    return EventFacts(EventKind.SOLD, {"listing": listing_id, "channel": channel, "price": price,
+                                       "currency": currency})
+
+
 def edited(*, changes: dict[str, list]) -> EventFacts:
     """`changes`: field → [before, after], for the fields that changed."""
     return EventFacts(EventKind.EDITED, {"changes": dict(changes)})
@@ -96,5 +110,6 @@ BUILDERS = {
     EventKind.RUN_ENDED: run_ended, EventKind.GRADE_RECORDED: grade_recorded,
     EventKind.GRADE_OVERRIDE: grade_overridden, EventKind.CERTIFICATE_ISSUED: certificate_issued,
     EventKind.CERTIFICATE_REVOKED: certificate_revoked, EventKind.CERTIFICATE_SUPERSEDED: certificate_superseded,
-    EventKind.EDITED: edited,
+    EventKind.LISTING_PUBLISHED: listing_published, EventKind.LISTING_WITHDRAWN: listing_withdrawn,
+    EventKind.SOLD: sold, EventKind.EDITED: edited,
 }

@@ -73,6 +73,7 @@ class Mover(StrEnum):
     RUN = "run"  # testbench.services.runs: claim, finish, cancel, interrupt
     GRADING = "grading"  # grading.services.grades: grade, override
     CERTIFICATE = "certificate"  # grading.services.certificates: issue, revoke
+    LISTING = "listing"  # resale.services: publish, withdraw, sell
 
 
 # Moves only the named services make. Everything else in the table is open to people (and any service).

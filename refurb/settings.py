@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "inventory",
     "testbench",
     "grading",
+    "resale",
 ]
 
 MIDDLEWARE = [

@@ -28,6 +28,9 @@ def test_every_kind_has_one_builder_and_it_builds_that_kind():
         EventKind.CERTIFICATE_ISSUED: {"certificate_id": "X", "grade_id": 1, "key_id": "k"},
         EventKind.CERTIFICATE_REVOKED: {"certificate_id": "X"},
         EventKind.CERTIFICATE_SUPERSEDED: {"certificate_id": "X"},
+        EventKind.LISTING_PUBLISHED: {"listing_id": 1, "channel": "ebay"},
+        EventKind.LISTING_WITHDRAWN: {"listing_id": 1, "channel": "ebay"},
+        EventKind.SOLD: {"listing_id": 1, "channel": "ebay", "price": "199.00", "currency": "EUR"},
     }
     for kind, builder in events.BUILDERS.items():
         assert builder(**samples[kind]).kind == kind
