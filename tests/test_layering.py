@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.database_independent
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("refurb", "core", "inventory", "testbench", "grading")
+PACKAGES = ("refurb", "core", "inventory", "testbench", "grading", "resale")
 
 
 def module_name(path: Path) -> str:
@@ -64,7 +64,7 @@ def test_the_device_layer_and_the_checks_import_no_django():
 
 def test_inventory_imports_no_other_app():
     offenders = {name: sorted(i for i in imports_of(name, path, top_level_only=False)
-                              if i.split(".")[0] in ("testbench", "grading"))
+                              if i.split(".")[0] in ("testbench", "grading", "resale"))
                  for name, path in MODULES.items() if name.split(".")[0] == "inventory"}
     assert {k: v for k, v in offenders.items() if v} == {}
 
@@ -118,7 +118,7 @@ def test_the_scan_finds_imports_it_must():
 
 
 def test_core_imports_no_app_and_no_app_imports_another_apps_api():
-    apps = ("inventory", "testbench", "grading")
+    apps = ("inventory", "testbench", "grading", "resale")
     offenders = []
     for name, path in MODULES.items():
         home = name.split(".")[0]
