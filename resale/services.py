@@ -17,7 +17,7 @@ from inventory import events
 from inventory.choices import UnitState
 from inventory.lifecycle import Mover
 from inventory.models import Unit
-from inventory.services import unit_event_record, unit_transition
+from inventory.services import unit_decide, unit_event_record, unit_transition
 from inventory.validators import MONEY_MAX, currency_codes
 
 from .choices import OPEN_STATUSES, WARRANTY_DAYS, Channel, ListingStatus
@@ -92,13 +92,9 @@ def listing_publish(*, listing: Listing, actor=None, actor_label: str = "") -> L
         locked.save(update_fields=["status", "published_at"])
         event = events.listing_published(listing_id=locked.pk, channel=locked.channel)
         reason = f"listed on {locked.get_channel_display()} (listing {locked.pk})"
-        for unit in units:
-            if unit.state == UnitState.CERTIFIED:
-                unit_transition(unit=unit, to_state=UnitState.LISTED, actor=actor, actor_label=actor_label,
-                                reason=reason, event=event, mover=Mover.LISTING)
-            else:
-                unit_event_record(unit=unit, event=event, reason=reason, actor=actor, actor_label=actor_label,
-                                  mover=Mover.LISTING)
+        for unit in units:  # listed already (on another channel): the event, without a move
+            unit_decide(unit=unit, to_state=UnitState.LISTED, event=event, reason=reason, actor=actor,
+                        actor_label=actor_label, mover=Mover.LISTING)
     listing.refresh_from_db()
     return listing
 
@@ -115,12 +111,9 @@ def _end(listing: Listing, units: list[Unit], status: str, why: str, *, actor=No
     reason = f"withdrawn from {listing.get_channel_display()} (listing {listing.pk}): {why}"
     for unit in units:
         still_listed = Listing.objects.filter(items__unit=unit, status=ListingStatus.ACTIVE).exists()
-        if unit.state == UnitState.LISTED and not still_listed:
-            unit_transition(unit=unit, to_state=UnitState.CERTIFIED, actor=actor, actor_label=actor_label,
-                            reason=reason, event=event, mover=Mover.LISTING)
-        else:
-            unit_event_record(unit=unit, event=event, reason=reason, actor=actor, actor_label=actor_label,
-                              mover=Mover.LISTING)
+        back = UnitState.CERTIFIED if unit.state == UnitState.LISTED and not still_listed else None
+        unit_decide(unit=unit, to_state=back, event=event, reason=reason, actor=actor, actor_label=actor_label,
+                    mover=Mover.LISTING)
 
 
 def listing_withdraw(*, listing: Listing, reason: str, actor=None, actor_label: str = "") -> Listing:

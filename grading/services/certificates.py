@@ -15,7 +15,7 @@ from inventory import events
 from inventory.choices import UnitState
 from inventory.lifecycle import CERTIFICATE_REVOKED_ON, CERTIFICATE_SURVIVES, Mover
 from inventory.models import Unit
-from inventory.services import unit_event_record, unit_transition
+from inventory.services import unit_decide, unit_event_record, unit_transition
 from inventory.validators import serial_lookup_key
 from testbench.selectors import run_results
 
@@ -124,12 +124,9 @@ def certificate_revoke(*, certificate: Certificate, reason: str, actor=None, act
         locked.save(update_fields=["status", "status_reason", "status_changed_at"])
         summary = f"certificate {locked.printed_id} revoked: {reason}"[:1000]
         event = events.certificate_revoked(certificate_id=locked.public_id)
-        if was_valid and unit.state in (UnitState.CERTIFIED, UnitState.LISTED):
-            unit_transition(unit=unit, to_state=UnitState.ON_HOLD, actor=actor, actor_label=actor_label,
-                            reason=summary, event=event, mover=Mover.CERTIFICATE)
-        else:
-            unit_event_record(unit=unit, event=event, reason=summary, actor=actor, actor_label=actor_label,
-                              mover=Mover.CERTIFICATE)
+        on_sale = was_valid and unit.state in (UnitState.CERTIFIED, UnitState.LISTED)
+        unit_decide(unit=unit, to_state=UnitState.ON_HOLD if on_sale else None, event=event, reason=summary,
+                    actor=actor, actor_label=actor_label, mover=Mover.CERTIFICATE)
     certificate.refresh_from_db()
     return certificate
 

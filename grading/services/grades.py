@@ -11,7 +11,7 @@ from inventory import events
 from inventory.choices import UnitState
 from inventory.lifecycle import Mover
 from inventory.models import Unit
-from inventory.services import unit_event_record, unit_transition
+from inventory.services import unit_decide
 from inventory.services.units import unit_last_reset_at
 from testbench.choices import RESULT_RUN_STATES
 from testbench.models import TestRun
@@ -79,12 +79,9 @@ def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
                 slot_seat(slot=run.slot, unit=None)
         event = events.grade_recorded(grade_id=record.pk, run_id=run.pk, functional=grade.functional,
                                       codes=[r.code for r in grade.reasons], slot_id=slot_id)
-        if locked.state != target:
-            unit_transition(unit=locked, to_state=target, actor=actor, actor_label=actor_label or "grading",
-                            mover=Mover.GRADING, reason=summary, event=event)
-        else:  # a failed card graded FAIL stays failed: the grade is still a decision on record
-            unit_event_record(unit=locked, event=event, reason=summary, actor=actor,
-                              actor_label=actor_label or "grading", mover=Mover.GRADING)
+        # A failed card graded FAIL stays failed: the grade is still a decision on record.
+        unit_decide(unit=locked, to_state=target, event=event, reason=summary, actor=actor,
+                    actor_label=actor_label or "grading", mover=Mover.GRADING)
     return record
 
 
@@ -127,10 +124,6 @@ def grade_override(*, unit: Unit, functional: str, reason: str, actor=None, acto
         event = events.grade_overridden(grade_id=record.pk, overrides_id=current.pk, from_grade=current.functional,
                                         to_grade=functional)
         target = NEXT_STATE[disposition]
-        if locked.state != target:
-            unit_transition(unit=locked, to_state=target, actor=actor, actor_label=actor_label, reason=summary,
-                            event=event, mover=Mover.GRADING)
-        else:
-            unit_event_record(unit=locked, event=event, reason=summary, actor=actor, actor_label=actor_label,
-                              mover=Mover.GRADING)
+        unit_decide(unit=locked, to_state=target, event=event, reason=summary, actor=actor, actor_label=actor_label,
+                    mover=Mover.GRADING)
     return record

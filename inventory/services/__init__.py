@@ -13,6 +13,7 @@ from .intake import (
 )
 from .lots import lot_allocate_costs, lot_cost_warnings, lot_create, lot_update, lot_validate
 from .units import (
+    unit_decide,
     unit_event_record,
     unit_moves_for,
     unit_record,
@@ -37,6 +38,7 @@ __all__ = [
     "lot_create",
     "lot_update",
     "lot_validate",
+    "unit_decide",
     "unit_event_record",
     "unit_moves_for",
     "unit_record",

@@ -174,6 +174,18 @@ def unit_event_record(*, unit: Unit, event: EventFacts, reason: str, actor=None,
                                     reason=reason.strip(), payload=event.payload)
 
 
+def unit_decide(*, unit: Unit, to_state: str | None, event: EventFacts, reason: str, actor=None,
+                actor_label: str = "", mover: Mover = Mover.PERSON) -> None:
+    """A service's decision about a card: move it to `to_state` where it is elsewhere, else (None, or already there)
+    record `event` where the card stands — one event either way (a failed card graded FAIL, a card listed on a
+    second channel)."""
+    if to_state is not None and unit.state != to_state:
+        unit_transition(unit=unit, to_state=to_state, actor=actor, actor_label=actor_label, reason=reason,
+                        event=event, mover=mover)
+    else:
+        unit_event_record(unit=unit, event=event, reason=reason, actor=actor, actor_label=actor_label, mover=mover)
+
+
 # Fields a person may edit after intake. Identity fields come from a bench; the cosmetic grade changes only
 # through an inspection, which keeps a record of who graded what.
 EDITABLE_FIELDS = ("location", "notes", "source_rig", "board_part_number", "vbios_version")

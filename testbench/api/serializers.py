@@ -37,11 +37,15 @@ class SlotSerializer(serializers.ModelSerializer):
         fields = ["id", "index", "name", "uuid", "unit", "run", "strikes", "flagged", "last_seen_at"]
         read_only_fields = fields
 
+    def to_representation(self, slot):
+        self._strikes = slot_strikes([slot.pk]).get(slot.pk, 0)  # one query per slot, for both fields
+        return super().to_representation(slot)
+
     def get_strikes(self, slot) -> int:
-        return slot_strikes([slot.pk]).get(slot.pk, 0)
+        return self._strikes
 
     def get_flagged(self, slot) -> bool:
-        return self.get_strikes(slot) >= SLOT_FLAG_CARDS
+        return self._strikes >= SLOT_FLAG_CARDS
 
 
 class BenchSerializer(serializers.ModelSerializer):

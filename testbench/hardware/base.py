@@ -141,6 +141,17 @@ def pcie_link_gbs(generation, width) -> float | None:
     return PCIE_LANE_GBS[generation] * width
 
 
+def first_fit(allocations: dict[int, int], size: int) -> int:
+    """The lowest address where `size` bytes fit between the allocations (address -> bytes) of a device-like address
+    space: how the simulated card and the fault-planting wrapper give their buffers addresses."""
+    address = 0
+    for start, length in sorted(allocations.items()):
+        if start - address >= size:
+            break
+        address = max(address, start + length)
+    return address
+
+
 def throttle_names(mask) -> list[str]:
     if not supported(mask):
         return []

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 
-from .base import DeviceBuffer, DeviceIdentity, GpuDevice, TelemetrySample
+from .base import DeviceBuffer, DeviceIdentity, GpuDevice, TelemetrySample, first_fit
 from .faults import FaultPlan, apply_cell_faults, flip_top_exponent_bits
 
 INJECTABLE_PROFILES = ("healthy", "vram_stuck_bit", "vram_weak_cells", "compute_sdc")
@@ -44,11 +44,7 @@ class FaultInjectingDevice(GpuDevice):
         real = self.device.alloc_words(count)
         size = count * 4
         with self._lock:
-            address = 0
-            for start, length in sorted(self._allocations.items()):
-                if start - address >= size:
-                    break
-                address = max(address, start + length)
+            address = first_fit(self._allocations, size)
             self._allocations[address] = size
         return DeviceBuffer(tensor=real.tensor, address=address, meta={"real": real})
 

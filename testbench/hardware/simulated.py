@@ -28,6 +28,7 @@ from .base import (
     DeviceLost,
     GpuDevice,
     TelemetrySample,
+    first_fit,
     pcie_link_gbs,
 )
 from .faults import FaultPlan, apply_cell_faults, flip_top_exponent_bits
@@ -261,11 +262,7 @@ class SimulatedDevice(GpuDevice):
         size = count * 4
         with self._lock:
             self._operation()
-            address = 0
-            for start, length in sorted(self._allocations.items()):
-                if start - address >= size:
-                    break
-                address = max(address, start + length)
+            address = first_fit(self._allocations, size)
             if address + size > self.memory_bytes:
                 raise MemoryError(f"{self.label}: cannot allocate {size} bytes")
             self._allocations[address] = size

@@ -42,7 +42,8 @@ def test_no_service_writes_a_kind_or_a_payload_by_hand():
         if "migrations" in path.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("unit_transition", "unit_event_record"):
+            writers = ("unit_transition", "unit_event_record", "unit_decide")
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in writers:
                 assert not {k.arg for k in node.keywords} & {"kind", "payload"}, f"{path}:{node.lineno}"
 
 
