@@ -45,6 +45,9 @@ INITIAL_STATE = S.RECEIVED
 
 # A card held mid-test cannot resume testing: the run was stopped, so it goes back to the queue instead.
 NOT_RESUMABLE = frozenset({S.TESTING, S.ON_HOLD})
+# A card held while listed lost its listings with the hold (resale.services.listings_follow_move): it resumes as
+# certified, to be listed again, never as listed with nothing on offer.
+RESUMES_AS = {S.LISTED: S.CERTIFIED}
 
 
 def allowed_targets(state: str, *, held_from: str = "") -> list[str]:
@@ -52,7 +55,7 @@ def allowed_targets(state: str, *, held_from: str = "") -> list[str]:
     also resume `held_from`, the state it was put on hold from."""
     targets = set(TRANSITIONS.get(state, frozenset()))
     if state == S.ON_HOLD and held_from and held_from not in NOT_RESUMABLE:
-        targets.add(held_from)
+        targets.add(RESUMES_AS.get(held_from, held_from))
     return [s.value for s in S if s in targets]
 
 
@@ -73,7 +76,7 @@ class Mover(StrEnum):
     RUN = "run"  # testbench.services.runs: claim, finish, cancel, interrupt
     GRADING = "grading"  # grading.services.grades: grade, override
     CERTIFICATE = "certificate"  # grading.services.certificates: issue, revoke
-    LISTING = "listing"  # resale.services: publish, withdraw, sell
+    LISTING = "listing"  # resale.services: publish, withdraw, sell, take back
 
 
 # Moves only the named services make. Everything else in the table is open to people (and any service).
@@ -86,6 +89,12 @@ SERVICE_ONLY_MOVES: dict[tuple[str, str], frozenset[Mover]] = {
     (S.TESTED, S.FAILED): frozenset({Mover.GRADING}),
     (S.GRADED, S.FAILED): frozenset({Mover.GRADING}),
     (S.GRADED, S.CERTIFIED): frozenset({Mover.CERTIFICATE}),
+    # Listings own sale: a card is listed, unlisted, sold and taken back by resale.services, which keep the
+    # listings, orders and returns that say why.
+    (S.CERTIFIED, S.LISTED): frozenset({Mover.LISTING}),
+    (S.LISTED, S.CERTIFIED): frozenset({Mover.LISTING}),
+    (S.LISTED, S.SOLD): frozenset({Mover.LISTING}),
+    (S.SOLD, S.RETURNED): frozenset({Mover.LISTING}),
 }
 
 

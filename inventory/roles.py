@@ -24,6 +24,7 @@ GROUP_PERMISSIONS: dict[str, set[str]] = {
         "testbench.view_testrun", "testbench.add_testrun", "testbench.change_testrun",
         "testbench.view_checkresultrecord", "testbench.view_runtelemetry",
         "grading.view_grade", "grading.add_grade", "grading.view_certificate",
+        "resale.view_listing", "resale.view_listedunit", "resale.view_matchedset", "resale.view_setmember",
     },
     RESELLER: {
         "inventory.view_gpumodel",
@@ -34,10 +35,18 @@ GROUP_PERMISSIONS: dict[str, set[str]] = {
         "testbench.view_bench", "testbench.view_benchslot", "testbench.view_testrun",
         "testbench.view_checkresultrecord", "testbench.view_runtelemetry",
         "grading.view_grade", "grading.view_certificate", "grading.add_certificate",
+        # Resale is the reseller's: listings, prices, sets, orders and returns (new pricing rules are the admin's).
+        "resale.view_listing", "resale.add_listing", "resale.change_listing", "resale.view_listedunit",
+        "resale.view_setmember", "resale.view_orderline",
+        "resale.view_matchedset", "resale.add_matchedset", "resale.change_matchedset",
+        "resale.view_pricechange", "resale.view_pricingpolicy",
+        "resale.view_referenceprice", "resale.add_referenceprice", "resale.change_referenceprice",
+        "resale.view_order", "resale.add_order", "resale.view_cardreturn", "resale.add_cardreturn",
+        "resale.view_ebayspecific", "resale.change_ebayspecific", "resale.view_stock",
     },
 }
 # Overriding a grade and revoking a certificate are the admin's (grading.override_grade, .revoke_certificate).
-ADMIN_APPS = ("inventory", "testbench", "grading", "auth", "authtoken")
+ADMIN_APPS = ("inventory", "testbench", "grading", "resale", "auth", "authtoken")
 
 # Which lifecycle targets each role may move a unit to by hand (the table in lifecycle.py still applies).
 # graded is set by grading, and only an admin may force it.

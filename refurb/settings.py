@@ -305,6 +305,9 @@ REFURB_PUBLIC_URL = env_str("REFURB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip
 # 2500 "Seller refurbished" is offered where the site and category still allow it, else 3000 "Used".
 REFURB_EBAY_REFURBISHED_PROGRAMME = env_bool("REFURB_EBAY_REFURBISHED_PROGRAMME", False)
 REFURB_EBAY_SELLER_REFURBISHED = env_bool("REFURB_EBAY_SELLER_REFURBISHED", True)
+# The eBay site the Seller Hub upload is for (its Action header: SiteID and Country), e.g. US, UK, Germany / DE.
+REFURB_EBAY_SITE_ID = env_str("REFURB_EBAY_SITE_ID", "US")
+REFURB_EBAY_COUNTRY = env_str("REFURB_EBAY_COUNTRY", "US")
 # Requests per client address to the public verify page and endpoint (DRF's "N/s|min|hour|day").
 REFURB_VERIFY_RATE = env_str("REFURB_VERIFY_RATE", "120/min")
 

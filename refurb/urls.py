@@ -8,10 +8,12 @@ from grading.api.urls import register as register_grading_api
 from grading.api.views import CertificateVerifyView
 from inventory.api.urls import extra_urlpatterns as inventory_api_extra
 from inventory.api.urls import router as api_router
+from resale.api.urls import register as register_resale_api
 from testbench.api.urls import register as register_bench_api
 
 register_bench_api(api_router)  # one router, so /api/ lists every resource
 register_grading_api(api_router)
+register_resale_api(api_router)
 
 urlpatterns = [
     # Public: what this seller does and a certificate lookup (the admin's "View site" leads here).

@@ -123,7 +123,8 @@ def healthy_report():
 
 
 # The services' way to each state, for tests that need a card there: a person cannot set testing, tested, graded or
-# certified by hand (the lifecycle refuses), so a test walks the card through the runs, grading and certificates.
+# certified, listed, sold or returned by hand (the lifecycle refuses), so a test walks the card through the runs,
+# grading, certificates, a listing, its sale and a return.
 WALK = ("inspected", "queued", "testing", "tested", "graded", "certified", "listed", "sold", "returned")
 
 
@@ -133,14 +134,15 @@ def walk(healthy_report):
 
     from grading.services import certificate_issue, unit_grade
     from inventory.services import inspection_record, unit_transition
+    from resale.services import listing_create, listing_publish, listing_sell, return_receive
     from testbench.checks.base import CheckStatus
     from testbench.checks.findings import Finding
     from testbench.models import Bench
     from testbench.services import run_create, run_finish, run_start
 
-    def to(unit, state: str, *, failing: bool = False):
+    def to(unit, state: str, *, failing: bool = False, report=None):
         """Take `unit` from received to `state` the way a bench, grading and a reseller would. `failing`: the run
-        fails (VRAM errors), and the walk ends at failed."""
+        fails (VRAM errors), and the walk ends at failed. `report`: the run's report (default: the healthy one)."""
         target = "failed" if state == "failed" else state
         steps = WALK[:WALK.index("tested") + 1] if target == "failed" else WALK[:WALK.index(target) + 1]
         bench, _ = Bench.objects.get_or_create(name="walk-bench", defaults={"simulated": True})
@@ -153,7 +155,7 @@ def walk(healthy_report):
             elif step == "testing":
                 run = run_start(run=run, identity=healthy_report.identity, software={})
             elif step == "tested":
-                report = healthy_report
+                report = report or healthy_report
                 if failing or target == "failed":
                     vram = next(c for c in report.checks if c.name == "vram")
                     bad = Finding("vram.scattered_errors", "fail", "2 bad bits", measured=2, threshold=0)
@@ -165,8 +167,12 @@ def walk(healthy_report):
                 unit_grade(unit=unit)
             elif step == "certified":
                 certificate_issue(unit=unit)
+            elif step == "listed":
+                listing = listing_publish(listing=listing_create(units=[unit], channel="storefront", price="100"))
+            elif step == "sold":
+                order = listing_sell(listing=listing)
             elif step == "returned":
-                unit_transition(unit=unit, to_state=step, reason="buyer returned it")
+                return_receive(order=order, scanned_serial=unit.serial, reason="remorse")
             else:
                 unit_transition(unit=unit, to_state=step)
         unit.refresh_from_db()

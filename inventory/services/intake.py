@@ -6,10 +6,6 @@ and either every card is taken in or none is.
 
 from __future__ import annotations
 
-import csv
-import io
-import os
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,6 +25,7 @@ from ..models import Lot, Unit, UnitEvent
 from ..validators import money_parse, serial_normalize, text_problem
 from .catalog import CatalogIndex
 from .lots import lot_allocate_costs, lot_create, lot_validate
+from .sheets import CsvSheet, SheetRow, sheet_read_csv, sheet_read_upload
 from .units import actor_label_for, asset_tags_generate
 
 REQUIRED_COLUMNS = ("model", "board_vendor", "serial")
@@ -50,12 +47,7 @@ _TEXT_LIMITS = {"board_vendor": 64, "serial": 64, "source_rig": 64, "location": 
 _MULTILINE = {"notes"}
 
 
-@dataclass
-class IntakeRow:
-    """One card as given: raw text by column name, and where it came from (file line or list position)."""
-
-    line: int
-    values: dict[str, str]
+IntakeRow = SheetRow  # one card as given: raw text by column name, and its file line or list position
 
 
 @dataclass
@@ -75,174 +67,15 @@ class ValidRow:
     extra: dict = field(default_factory=dict)
 
 
-# The separators spreadsheets write: a comma, a semicolon where the comma is the decimal mark (most of continental
-# Europe), or a tab ("text, tab delimited").
-SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
-_DECIMAL_COMMA = re.compile(r"\s*\d+,\d{1,2}\s*")
-
-
-@dataclass
-class CsvSheet:
-    """A CSV file read into rows, and the separator its header line showed."""
-
-    rows: list[IntakeRow]
-    separator: str
-
-    @property
-    def separator_name(self) -> str:
-        return SEPARATORS[self.separator]
-
-
-def _decode(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # Name the line the bad byte is on: the rest of the file may be fine, and the user has to find it. The
-        # error counts from after a byte-order mark (Excel's "CSV UTF-8" writes one), so it is read in exc.object.
-        data = exc.object
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
-        raise IntakeRejected([RowError(line, "file", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at "
-                                                     f"character {column}); save the sheet as CSV UTF-8")]) from None
-
-
-def _separator(header_line: str) -> str:
-    """The separator that splits the header line into the most known column names; where none does (a header of
-    unknown names), csv.Sniffer's guess among the same three; a comma when even that fails."""
-    def known(separator: str) -> int:
-        cells = next(csv.reader([header_line], delimiter=separator), [])
-        return sum(cell.strip().lower() in COLUMNS for cell in cells)
-
-    scores = {separator: known(separator) for separator in SEPARATORS}
-    best = max(scores, key=scores.get)  # ties go to the first: the comma
-    if scores[best]:
-        return best
-    try:
-        return csv.Sniffer().sniff(header_line, delimiters="".join(SEPARATORS)).delimiter
-    except csv.Error:
-        return ","
-
-
-def _size_text(size: int) -> str:
-    if size >= 2**20:
-        return f"{size / 2**20:.1f} MiB"
-    return f"{size / 2**10:.0f} KiB" if size >= 2**10 else f"{size} bytes"
-
-
-def _refuse_size(size: int, *, at_least: bool = False) -> None:
-    """Refuse a file over REFURB_INTAKE_MAX_BYTES (`at_least`: only part of it was read, its size is not known)."""
-    limit = settings.REFURB_INTAKE_MAX_BYTES
-    if size > limit:
-        what = f"larger than {_size_text(limit)}" if at_least else f"{_size_text(size)}"
-        raise IntakeRejected([RowError(1, "file", f"the file is {what}; one intake takes at most {_size_text(limit)} "
-                                                  "(REFURB_INTAKE_MAX_BYTES): split it into smaller files")])
+def intake_read_csv(content: bytes | str) -> CsvSheet:
+    """The cards of an intake sheet (inventory.services.sheets: strict, columns by name, comma, semicolon or tab);
+    where the separator is not the comma, a cost may use the decimal comma."""
+    return sheet_read_csv(content, columns=COLUMNS, required=REQUIRED_COLUMNS, decimal_columns=("cost",))
 
 
 def intake_read_upload(upload) -> CsvSheet:
-    """A CSV file from an upload (the API's, the admin's) or an open binary file (the CLI's), its size checked
-    before it is read, let alone parsed: a file over REFURB_INTAKE_MAX_BYTES is refused naming the limit."""
-    size = getattr(upload, "size", None)
-    if size is None:
-        try:
-            size = os.fstat(upload.fileno()).st_size if os.path.isfile(getattr(upload, "name", "")) else None
-        except (AttributeError, OSError, ValueError):
-            size = None
-    if size is not None:
-        _refuse_size(size)
-    content = upload.read(settings.REFURB_INTAKE_MAX_BYTES + 1)  # a pipe or a lying size: read no further
-    _refuse_size(len(content), at_least=True)
-    return intake_read_csv(content)
-
-
-def _physical_lines(content: str) -> list[str]:
-    # The lines the csv module counts: what io splits a text on with newline="" (\n, \r\n or \r).
-    return list(io.StringIO(content, newline=""))
-
-
-def _quote_opened_on(content: str, first_line: int, separator: str) -> int:
-    """The line of the quote left open in the record that starts on `first_line`: the csv module only says the
-    data ended, at the end of the file, however far the open quote was."""
-    opened, in_quotes, field_start = first_line, False, True
-    for number, line in enumerate(_physical_lines(content)[first_line - 1:], start=first_line):
-        index = 0
-        while index < len(line):
-            char = line[index]
-            if in_quotes:
-                if char == '"':
-                    if line[index + 1:index + 2] == '"':
-                        index += 1  # a doubled quote is a quote character inside the cell
-                    else:
-                        in_quotes, field_start = False, False
-            elif char == '"' and field_start:
-                in_quotes, opened = True, number
-            else:
-                field_start = char in (separator, "\r", "\n")
-            index += 1
-    return opened
-
-
-def _csv_error(exc: csv.Error, *, content: str, record_line: int, error_line: int, separator: str) -> RowError:
-    if "unexpected end of data" in str(exc):
-        line = _quote_opened_on(content, record_line, separator)
-        return RowError(line, "row", "a quote (\") opened on this line is never closed, so every line after it "
-                                     "would be read as one cell; close the quote or remove it")
-    return RowError(error_line, "row", f"not readable as CSV: {exc}")
-
-
-def intake_read_csv(content: bytes | str) -> CsvSheet:
-    """Rows of a CSV file with a header line; columns by name, in any order; separated by commas, semicolons or
-    tabs (told from the header line). Where the separator is not the comma, a cost may use the decimal comma.
-    Header problems reject the file; so does a quote left open (strict CSV: it would swallow the rows after it)."""
-    if isinstance(content, bytes):
-        _refuse_size(len(content))
-        content = _decode(content)
-    else:
-        _refuse_size(len(content.encode("utf-8", "surrogatepass")))
-    content = content.lstrip("\ufeff")
-    separator = _separator(content.partition("\n")[0].rstrip("\r"))
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=separator, strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise IntakeRejected([RowError(1, "file", "the file is empty")]) from None
-    except csv.Error as exc:
-        raise IntakeRejected([_csv_error(exc, content=content, record_line=1, error_line=reader.line_num,
-                                         separator=separator)]) from None
-    columns = [h.strip().lower() for h in header]
-    errors = []
-    for name in sorted({c for c in columns if columns.count(c) > 1 and c}):
-        errors.append(RowError(1, name, "column appears more than once"))
-    for name in columns:
-        if name and name not in COLUMNS:
-            errors.append(RowError(1, name, f"unknown column; columns are: {', '.join(COLUMNS)} "
-                                            f"(read as {SEPARATORS[separator]}-separated)"))
-    for name in REQUIRED_COLUMNS:
-        if name not in columns:
-            errors.append(RowError(1, name, "required column is missing from the header "
-                                            f"(read as {SEPARATORS[separator]}-separated)"))
-    if errors:
-        raise IntakeRejected(errors)
-
-    rows: list[IntakeRow] = []
-    next_line = reader.line_num + 1
-    try:
-        for record in reader:
-            line, next_line = next_line, reader.line_num + 1
-            if not any(cell.strip() for cell in record):
-                continue  # blank lines between blocks of a sheet are common
-            if len(record) > len(columns):
-                errors.append(RowError(line, "row", f"{len(record)} cells but the header has {len(columns)}"))
-                continue
-            values = {name: (record[i] if i < len(record) else "") for i, name in enumerate(columns) if name}
-            if separator != "," and _DECIMAL_COMMA.fullmatch(values.get("cost") or ""):
-                values["cost"] = values["cost"].strip().replace(",", ".")
-            rows.append(IntakeRow(line=line, values=values))
-    except csv.Error as exc:
-        errors.append(_csv_error(exc, content=content, record_line=next_line, error_line=reader.line_num,
-                                 separator=separator))
-    if errors:
-        raise IntakeRejected(errors)
-    return CsvSheet(rows=rows, separator=separator)
+    """An intake sheet from an upload or an open binary file, its size checked before it is read."""
+    return sheet_read_upload(upload, columns=COLUMNS, required=REQUIRED_COLUMNS, decimal_columns=("cost",))
 
 
 def intake_parse_csv(content: bytes | str) -> list[IntakeRow]:

@@ -29,6 +29,8 @@ from inventory.lifecycle import (
 )
 from inventory.models import Unit, UnitEvent
 from inventory.services import inspection_record, unit_transition, unit_update
+from resale.models import Order
+from resale.services import listing_create, listing_publish, listing_sell, return_receive
 from testbench.checks.base import CheckStatus
 from testbench.choices import RunState
 from testbench.models import Bench, TestRun
@@ -94,9 +96,9 @@ def test_a_revoked_certificate_stops_the_sale_until_a_new_one_follows_a_new_run(
     assert (unit.state, unit.held_from) == (S.ON_HOLD, S.LISTED)
     client = client_for(reseller)
     assert not {"certified", "listed", "sold"} & set(client.get(f"/api/units/{unit.pk}/").json()["allowed_transitions"])
-    response = move(client, unit, "listed")  # resuming what it was held from
-    assert response.status_code == 409 and "listed needs a valid certificate" in response.json()["detail"]
-    assert move(client, unit, "certified").status_code == 409
+    response = move(client, unit, "certified")  # a card held from listed resumes as certified (its listings ended)
+    assert response.status_code == 409 and "certified needs a valid certificate" in response.json()["detail"]
+    assert move(client, unit, "listed").status_code == 409
     unit.refresh_from_db()
     assert unit.state == S.ON_HOLD
 
@@ -111,8 +113,9 @@ def test_a_revoked_certificate_stops_the_sale_until_a_new_one_follows_a_new_run(
     assert old.status == CertificateStatus.REVOKED and old.status_reason == "serial sticker found to be forged"
     page = client_for().get(reverse("certificate-verify-page", args=[old.public_id])).content.decode()
     assert "serial sticker found to be forged" in page and f'href="{new_url(new)}"' in page
-    for target in ("listed", "sold"):
-        assert move(client, unit, target).status_code == 200
+    order = listing_sell(listing=listing_publish(listing=listing_create(units=[unit], channel="ebay", price="400")))
+    unit.refresh_from_db()
+    assert unit.state == S.SOLD and order.lines.get().unit_id == unit.pk
 
 
 @pytest.mark.django_db
@@ -123,7 +126,9 @@ def test_a_sold_card_whose_certificate_was_revoked_cannot_be_sold_again_when_ret
     unit.refresh_from_db()
     assert unit.state == S.SOLD  # the buyer has it; they see the revocation when they verify
     client = client_for(reseller)
-    assert move(client, unit, "returned", reason="buyer's remorse").status_code == 200
+    assert move(client, unit, "returned", reason="buyer's remorse").status_code == 409  # a return checks the serial
+    order = Order.objects.get(lines__unit=unit)
+    return_receive(order=order, scanned_serial=unit.serial, reason="remorse", actor=reseller)
     assert move(client, unit, "on_hold", reason="waiting for paperwork").status_code == 200
     unit.refresh_from_db()
     assert unit.held_from == S.RETURNED
@@ -198,11 +203,17 @@ def test_every_way_out_of_certified_marks_the_certificate(make_units, walk, to_s
 
 
 @pytest.mark.django_db
-def test_a_hold_lifted_resumes_a_listing_only_while_the_certificate_stands(make_units, walk):
+def test_a_card_held_while_listed_resumes_as_certified_with_its_certificate_and_is_listed_again(make_units, walk):
     unit = walk(make_units(1)[0], "listed")
     unit_transition(unit=unit, to_state=S.ON_HOLD, reason="buyer asked for photos")
-    unit_transition(unit=unit, to_state=S.LISTED)
+    assert not unit.listings.filter(status="active").exists()  # the hold took it off sale
+    with pytest.raises(IllegalTransition):
+        unit_transition(unit=unit, to_state=S.LISTED)  # nothing is on offer: it cannot be listed by hand
+    unit_transition(unit=unit, to_state=S.CERTIFIED)
     assert valid_certificates(unit).count() == 1
+    listing_publish(listing=listing_create(units=[unit], channel="ebay", price="400"))
+    unit.refresh_from_db()
+    assert unit.state == S.LISTED
 
 
 # --- grades only from a fresh run; the supersede reason names the run that happened -------------------------------

@@ -275,7 +275,7 @@ def small_limit(settings, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("an oversized file was parsed")
 
-    monkeypatch.setattr("inventory.services.intake._decode", never)
+    monkeypatch.setattr("inventory.services.sheets._decode", never)
     return HEADER + "".join(f"RTX 3080,MSI,BIG-{i:05d},,,,,\n" for i in range(200))
 
 

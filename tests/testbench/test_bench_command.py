@@ -15,6 +15,7 @@ from grading.services import certificate_issue, unit_grade
 from inventory.choices import UnitState
 from inventory.models import Lot, Unit, UnitEvent
 from inventory.services import IntakeRow, inspection_record, intake_import, unit_transition
+from resale.services import listing_create, listing_publish
 from testbench.choices import RunState
 from testbench.hardware.discovery import simulated_specs
 from testbench.models import CheckResultRecord, TestRun
@@ -114,7 +115,7 @@ def test_a_card_already_in_inventory_is_matched_by_serial_and_a_sold_one_is_refu
     inspection_record(unit=known, cosmetic_grade="A", fan_condition="ok")
     unit_grade(unit=known)
     certificate_issue(unit=known)
-    unit_transition(unit=known, to_state=UnitState.LISTED, actor_label="test")
+    listing_publish(listing=listing_create(units=[known], channel="storefront", price="400"))
     runs = TestRun.objects.count()
     cards, status = bench("--simulate", "2")
     assert status == 1
