@@ -249,9 +249,6 @@ class ListingAdmin(FilterSetAdmin):
     readonly_fields = fields
     actions = ["publish", "price_by_rule", "withdraw", "mark_sold", "export_json", "export_backmarket"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(card_count=Count("items"))
-
     def get_list_display(self, request):
         shown = list(self.list_display)
         return shown if can_see_costs(request.user) else [c for c in shown if c not in ("floor_price", "margin")]
@@ -282,7 +279,7 @@ class ListingAdmin(FilterSetAdmin):
 
     @admin.display(description="cards", ordering="card_count")
     def cards(self, listing):
-        return listing.card_count
+        return listing.card_count  # kept on the listing when it is made
 
     @admin.action(description="Publish the selected drafts", permissions=["change"])
     def publish(self, request, queryset):

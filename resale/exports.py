@@ -33,9 +33,17 @@ PRODUCT_TYPE = "Computer Components > Graphics Cards"
 
 
 def cell(value) -> str:
-    """A value as a spreadsheet-safe text cell."""
+    """A value as a spreadsheet-safe cell: a number as written (a negative margin stays a number), any text that a
+    spreadsheet would evaluate guarded with an apostrophe."""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_LEAD) else text
+
+
+def csv_text(rows: list[list], *, delimiter: str = ",") -> str:
+    """Rows as CSV text, every cell spreadsheet-safe."""
+    return _csv(rows, delimiter=delimiter)
 
 
 def _csv(rows: list[list], *, delimiter: str = ",") -> str:

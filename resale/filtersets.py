@@ -2,6 +2,8 @@
 
 from django_filters import rest_framework as filters
 
+from inventory.filtersets import UtcDateTimeFilter
+
 from .choices import Channel, ListingStatus, SetStatus
 from .models import CardReturn, Listing, MatchedSet, Order, ReturnReason
 
@@ -31,8 +33,8 @@ class MatchedSetFilterSet(filters.FilterSet):
 class OrderFilterSet(filters.FilterSet):
     channel = filters.MultipleChoiceFilter(choices=Channel.choices)
     asset_tag = filters.CharFilter(field_name="lines__unit__asset_tag", distinct=True)
-    sold_after = filters.IsoDateTimeFilter(field_name="sold_at", lookup_expr="gte")
-    sold_before = filters.IsoDateTimeFilter(field_name="sold_at", lookup_expr="lt")
+    sold_after = UtcDateTimeFilter(field_name="sold_at", lookup_expr="gte")
+    sold_before = UtcDateTimeFilter(field_name="sold_at", lookup_expr="lt")
 
     class Meta:
         model = Order

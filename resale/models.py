@@ -35,6 +35,19 @@ class Listing(models.Model):
                                       help_text="Cost + the channel's fees + the minimum margin")
     cost = models.DecimalField(null=True, blank=True, max_digits=12, decimal_places=2,
                                help_text="The cards' cost basis, summed (internal)")
+    # What the storefront filters and sorts on, kept from the cards when the listing is made (a certified card's
+    # grade and figures do not change while it is on offer: a retest supersedes its certificate and ends its
+    # listings), so a storefront page reads one table.
+    gpu_model = models.ForeignKey("inventory.GpuModel", on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    card_count = models.PositiveSmallIntegerField(default=1)
+    vram_gib = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    functional = models.CharField(max_length=4, blank=True, help_text="The worst card's", validators=[LINE_TEXT])
+    cosmetic = models.CharField(max_length=1, blank=True, help_text="The worst card's", validators=[LINE_TEXT])
+    bandwidth_gbs = models.FloatField(null=True, blank=True, help_text="The slowest card's, measured")
+    fits_fp16_b = models.FloatField(null=True, blank=True, help_text="Largest model (billions) at FP16, every card")
+    fits_int8_b = models.FloatField(null=True, blank=True)
+    fits_int4_b = models.FloatField(null=True, blank=True)
     units = models.ManyToManyField("inventory.Unit", through="ListedUnit", related_name="listings")
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -43,7 +56,9 @@ class Listing(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "channel"], name="listing_status_channel")]
+        indexes = [models.Index(fields=["status", "channel"], name="listing_status_channel"),
+                   models.Index(fields=["status", "channel", "price"], name="listing_store_price"),
+                   models.Index(fields=["status", "channel", "-published_at"], name="listing_store_newest")]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} listing {self.pk} ({self.status})"

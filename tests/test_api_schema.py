@@ -35,9 +35,19 @@ def real_ids(make_units, settings, tmp_path, walk):
     bench = Bench.objects.create(name="fuzz-bench", simulated=True)
     slot = BenchSlot.objects.create(bench=bench, index=0, unit=units[2], device={"kind": "simulated", "index": 0})
     run = run_create(unit=units[2], plan="quick", slot=slot)
-    # A card tested, graded and certified, so that grade and certificate operations find real objects.
+    # A card tested, graded and certified, so that grade and certificate operations find real objects; and two
+    # more certified for a matched set, a listing, its order and a return.
     certified = walk(units[3], "certified")
     grade, certificate = certified.grades.get(), certified.certificates.get()
+    from resale.services import listing_create, listing_publish, listing_sell, return_receive, set_create
+
+    pair = [walk(unit, "certified") for unit in make_units(2, lot="FUZZ-SET")]
+    matched = set_create(units=pair)
+    listing = listing_create(units=[certified], channel="ebay", price="300")
+    sold = make_units(1, lot="FUZZ-SOLD")[0]
+    order = listing_sell(listing=listing_publish(listing=listing_create(units=[walk(sold, "certified")],
+                                                                        channel="storefront", price="300")))
+    taken = return_receive(order=order, scanned_serial=sold.serial, reason="doa")
     picture = io.BytesIO()
     Image.new("RGB", (4, 4), "red").save(picture, "PNG")
     inspection = inspection_record(unit=units[0], cosmetic_grade="B", fan_condition="ok",
@@ -45,7 +55,8 @@ def real_ids(make_units, settings, tmp_path, walk):
     return {"/api/units/": units[1].pk, "/api/lots/": units[0].lot_id,
             "/api/catalog/": units[0].gpu_model_id, "/api/benches/": bench.pk, "/api/runs/": run.pk,
             "/api/grades/": grade.pk, "/api/certificates/": certificate.public_id,
-            "/api/inspection-photos/": inspection.photos.get().pk}
+            "/api/inspection-photos/": inspection.photos.get().pk, "/api/listings/": listing.pk,
+            "/api/sets/": matched.pk, "/api/orders/": order.pk, "/api/returns/": taken.pk}
 
 
 @pytest.fixture(params=["admin", "technician"])

@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -25,7 +26,6 @@ from ..selectors import cards_facts
 from .listings import listing_sell, listing_withdraw
 
 FORMATS = ("ebay", "google", "backmarket", "json")
-STORE_PATH = "/store/{id}/"  # the storefront's page of a listing
 # Back Market offers that ended lately go out with quantity 0, so the channel stops selling them.
 ENDED_STILL_EXPORTED = timedelta(days=14)
 
@@ -39,7 +39,8 @@ class ExportFile:
 
 
 def listing_url(listing_id: int) -> str:
-    return settings.REFURB_PUBLIC_URL + STORE_PATH.format(id=listing_id)
+    """The listing's page on the storefront (where Google's feed sends a buyer)."""
+    return settings.REFURB_PUBLIC_URL + reverse("store-item", args=[listing_id])
 
 
 def listing_sku(listing: Listing, asset_tags: list[str]) -> str:

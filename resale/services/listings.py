@@ -60,6 +60,22 @@ def _condition(cards: list[CardFacts], channel: str) -> dict:
     return dict((worst.marketplace or {}).get(key) or {}) if key else {}
 
 
+def _store_facts(cards: list[CardFacts]) -> dict:
+    """What the storefront filters on, from the cards: the worst grade, the slowest card, what fits on every card."""
+    worst = max(cards, key=lambda c: (c.functional, c.cosmetic))
+    bandwidths = [c.figures.get("memory_bandwidth_gbs") for c in cards]
+    fits = [c.ai.get("largest_model_billions") or {} for c in cards]
+
+    def least(precision):
+        values = [f.get(precision) for f in fits]
+        return min(values) if values and all(isinstance(v, (int, float)) for v in values) else None
+
+    return {"gpu_model": cards[0].gpu_model, "card_count": len(cards), "vram_gib": cards[0].gpu_model.vram_gib,
+            "functional": worst.functional, "cosmetic": worst.cosmetic,
+            "bandwidth_gbs": min(bandwidths) if all(isinstance(b, (int, float)) for b in bandwidths) else None,
+            "fits_fp16_b": least("fp16"), "fits_int8_b": least("int8"), "fits_int4_b": least("int4")}
+
+
 def _money(value, errors: dict, field: str):
     try:
         return money_parse(str(value))
@@ -131,7 +147,8 @@ def listing_create(*, units: list[Unit] | None = None, matched_set: MatchedSet |
         listing = Listing(channel=channel, title=title, description=description, price=amount, currency=currency,
                           warranty_days=warranty_days, return_days=return_days, matched_set=matched_set,
                           condition=_condition(cards, channel), pricing_version=quote.version,
-                          suggested_price=quote.suggested, floor_price=quote.floor, cost=quote.cost)
+                          suggested_price=quote.suggested, floor_price=quote.floor, cost=quote.cost,
+                          **_store_facts(cards))
         try:
             listing.full_clean(exclude=["units"])
         except ValidationError as exc:

@@ -174,13 +174,16 @@ def test_payload_text_that_a_database_cannot_store_is_refused(make_units, payloa
 
 @pytest.mark.django_db
 def test_a_hold_can_resume_where_the_card_was(make_units, walk):
-    unit = walk(make_units(1)[0], "listed")
+    unit = walk(make_units(1)[0], "certified")
     unit_transition(unit=unit, to_state=UnitState.ON_HOLD, reason="buyer asked for photos")
-    assert unit.held_from == UnitState.LISTED
-    assert "listed" in allowed_targets(UnitState.ON_HOLD, held_from=unit.held_from)
-    unit_transition(unit=unit, to_state=UnitState.LISTED)
+    assert unit.held_from == UnitState.CERTIFIED
+    assert "certified" in allowed_targets(UnitState.ON_HOLD, held_from=unit.held_from)
+    unit_transition(unit=unit, to_state=UnitState.CERTIFIED)
     unit.refresh_from_db()
-    assert (unit.state, unit.held_from) == (UnitState.LISTED, "")
+    assert (unit.state, unit.held_from) == (UnitState.CERTIFIED, "")
+    # Held while listed, its listings ended with the hold: it resumes as certified, not as listed.
+    targets = allowed_targets(UnitState.ON_HOLD, held_from=UnitState.LISTED)
+    assert "certified" in targets and "listed" not in targets
 
 
 @pytest.mark.django_db

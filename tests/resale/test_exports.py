@@ -36,6 +36,7 @@ def test_a_cell_that_a_spreadsheet_would_evaluate_is_text():
     for lead in ("=", "+", "-", "@", "\t", "\r"):
         assert cell(f"{lead}1+1") == f"'{lead}1+1"
     assert cell("RTX 3080") == "RTX 3080" and cell(Decimal("1.50")) == "1.50" and cell(None) == ""
+    assert cell(Decimal("-12.50")) == "-12.50" and cell("-12.50") == "'-12.50"  # a number is not a formula
 
 
 @pytest.mark.django_db
