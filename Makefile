@@ -46,7 +46,9 @@ run: install
 	$(BIN)/python manage.py grade --all-tested
 	@# Certificates for the cards that passed; each line ends with the URL its QR code opens.
 	REFURB_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py certify --all-graded
-	@echo "\nrefurb is serving on http://$(HOST):$(PORT)/  (admin: /admin/, API: /api/, API docs: /api/docs/)"
+	@# The certified cards on the storefront (a matched set where the stock allows), one sold, one returned.
+	REFURB_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py demo_resale
+	@echo "\nrefurb is serving on http://$(HOST):$(PORT)/  (store: /store/, admin: /admin/, dashboard: /admin/dashboard/, API: /api/, API docs: /api/docs/)"
 	DEBUG=1 REFURB_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: install

@@ -90,6 +90,17 @@ class AiClassFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=fitting)
 
 
+class ForSaleStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("certified", "certified, not on offer"), ("listed", "listed")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(state=self.value()) if self.value() in ("certified", "listed") else queryset
+
+
 class AgeFilter(admin.SimpleListFilter):
     title = "age in stock"
     parameter_name = "age"
@@ -126,10 +137,10 @@ def _list_on(channel: str):
 class StockAdmin(admin.ModelAdmin):
     """Certified and listed cards: what there is to sell."""
 
-    list_display = ["asset_tag", "gpu_model", "functional", "cosmetic", "state", "lot", "age_days", "cost",
-                    "suggested", "listings_open"]
-    list_filter = ["state", ("gpu_model", admin.RelatedOnlyFieldListFilter), ("lot", admin.RelatedOnlyFieldListFilter),
-                   AiClassFilter, AgeFilter]
+    list_display = ["tag", "gpu_model", "grade", "state", "age_days", "cost", "suggested", "listings_open"]
+    list_display_links = ["tag"]
+    list_filter = [ForSaleStateFilter, ("gpu_model", admin.RelatedOnlyFieldListFilter),
+                   ("lot", admin.RelatedOnlyFieldListFilter), AiClassFilter, AgeFilter]
     search_fields = ["asset_tag", "serial"]
     list_select_related = ["gpu_model", "lot"]
     actions = ["propose_sets", "make_set", *(_list_on(c) for c in Channel.values)]
@@ -160,13 +171,13 @@ class StockAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="grade", ordering="functional_grade")
-    def functional(self, unit):
-        return unit.functional_grade or "–"
+    @admin.display(description="asset tag", ordering="asset_tag")
+    def tag(self, unit):
+        return format_html('<span style="white-space:nowrap;font-family:monospace">{}</span>', unit.asset_tag)
 
-    @admin.display(description="cosmetic", ordering="cosmetic_grade_")
-    def cosmetic(self, unit):
-        return unit.cosmetic_grade_ or "–"
+    @admin.display(description="grade", ordering="functional_grade")
+    def grade(self, unit):
+        return f"{unit.functional_grade or '–'}/{unit.cosmetic_grade_ or '–'}"
 
     @admin.display(description="days in stock", ordering="received_at")
     def age_days(self, unit):
@@ -238,7 +249,7 @@ class PriceChangeInline(admin.TabularInline):
 @admin.register(Listing)
 class ListingAdmin(FilterSetAdmin):
     filterset_class = ListingFilterSet
-    list_display = ["id", "channel", "status", "title", "price", "currency", "floor_price", "margin", "cards",
+    list_display = ["id", "channel", "status", "title_shown", "price_shown", "floor_price", "margin", "cards",
                     "published_at"]
     list_filter = ["channel", "status", "currency"]
     search_fields = ["title", "external_id", "items__unit__asset_tag"]
@@ -269,6 +280,14 @@ class ListingAdmin(FilterSetAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="title", ordering="title")
+    def title_shown(self, listing):
+        return format_html('<span style="display:inline-block;min-width:22em">{}</span>', listing.title)
+
+    @admin.display(description="price", ordering="price")
+    def price_shown(self, listing):
+        return format_html('<span style="white-space:nowrap">{} {}</span>', listing.price, listing.currency)
 
     @admin.display(description="margin")
     def margin(self, listing):

@@ -29,8 +29,9 @@ def yield_chart(rows) -> str:
     inner = WIDTH - LABEL - 40
     for i, row in enumerate(rows):
         y = 20 + i * ROW
+        # A card in repair was mostly graded FAIL on the way there: counted once, as in repair.
         counts = [row.grades.get("F-A", 0), row.grades.get("F-B", 0), row.grades.get("F-C", 0),
-                  row.grades.get("FAIL", 0), row.in_repair]
+                  max(0, row.grades.get("FAIL", 0) - row.in_repair_graded_fail), row.in_repair]
         counts.append(max(0, row.bought - sum(counts)))
         out.append(f'<text x="{LABEL - 6}" y="{y + 12}" text-anchor="end">{escape(row.reference[:20])}</text>')
         x = LABEL

@@ -40,6 +40,7 @@ class LotRow:
     parts: int = 0  # failed: sellable for parts only
     scrapped: int = 0
     in_repair: int = 0
+    in_repair_graded_fail: int = 0  # of those in repair, graded FAIL (a repairable failure)
     repaired: int = 0  # went to repair at least once
     repair_fixed: int = 0  # … and then passed
     reasons: list = field(default_factory=list)  # (finding code, count), most common first
@@ -106,8 +107,11 @@ def lot_rows(rules: dict, lots=None) -> list[LotRow]:
         row.parts += n if state == UnitState.FAILED else 0
 
     graded = units.annotate(functional_now=_current_grade("functional")).exclude(functional_now=None)
-    for lot_id, functional, n in graded.values_list("lot_id", "functional_now").annotate(n=Count("pk")).order_by():
+    for lot_id, functional, state, n in (graded.values_list("lot_id", "functional_now", "state")
+                                         .annotate(n=Count("pk")).order_by()):
         rows[lot_id].grades[functional] = rows[lot_id].grades.get(functional, 0) + n
+        if functional == "FAIL" and state == UnitState.REPAIR:
+            rows[lot_id].in_repair_graded_fail += n
 
     # Stock value: each card in stock at its suggested storefront price (reference × its grade's factor).
     references = {(r.gpu_model_id, r.currency): r.price for r in ReferencePrice.objects.all()}

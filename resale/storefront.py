@@ -35,8 +35,8 @@ class StoreFilter(forms.Form):
                              choices=[("", "any")] + [(str(v), f"{v} GB or more") for v in (8, 10, 12, 16, 24, 48, 80)])
     grade = forms.ChoiceField(required=False, choices=[("", "any"), ("F-A", "F-A only"), ("F-B", "F-B or better"),
                                                        ("F-C", "F-C or better")])
-    price_min = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2, label="from")
-    price_max = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2, label="to")
+    price_min = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2, label="price from")
+    price_max = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2, label="price up to")
     fits = forms.ChoiceField(required=False, label="fits",
                              choices=[("", "any")] + [(k, label) for k, (_, _, label) in FITS.items()])
     sets = forms.BooleanField(required=False, label="matched sets only")

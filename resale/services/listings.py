@@ -133,8 +133,7 @@ def listing_create(*, units: list[Unit] | None = None, matched_set: MatchedSet |
         quote = listing_quote(cards, channel=channel, currency=currency)
         if amount is None:
             if quote.suggested is None:
-                raise InvalidInput({"price": [f"no reference price for {cards[0].gpu_model.name} in {currency}: "
-                                              "give a price, or enter a reference price"]})
+                raise InvalidInput({"price": [quote.why_no_suggestion or "give a price"]})
             amount = quote.suggested
         refused = below_floor_allowed(price=amount, floor=quote.floor, actor=actor, reason=reason)
         if refused:

@@ -63,6 +63,7 @@ class Quote:
     suggested: Decimal | None
     version: str
     rules: dict
+    why_no_suggestion: str = ""
 
     def fees(self, price: Decimal) -> Decimal:
         return fees_at(self.rules, self.channel, price)
@@ -80,8 +81,16 @@ def listing_quote(cards: list[CardFacts], *, channel: str, currency: str, rules:
     priced = reference is not None and all(f in rules["grade_factors"] and k in rules["grade_factors"][f]
                                            for f, k in grades)
     suggested = suggested_for(rules, channel, reference.price, grades, floor) if priced else None
+    why = ""
+    if reference is None:
+        why = (f"no reference price for {cards[0].gpu_model.name} in {currency}: give a price, or enter a reference "
+               "price")
+    elif not priced:
+        unpriced = sorted({f"{f}/{k}" for f, k in grades if k not in rules["grade_factors"].get(f, {})})
+        why = (f"no price rule for grade {', '.join(unpriced)} (a FAIL or cosmetic D card sells for parts): give a "
+               "price")
     return Quote(channel=channel, currency=currency, cost=cost, cost_known=all(c.cost_basis is not None for c in cards),
-                 floor=floor, suggested=suggested, version=rules["version"], rules=rules)
+                 floor=floor, suggested=suggested, version=rules["version"], rules=rules, why_no_suggestion=why)
 
 
 def below_floor_allowed(*, price: Decimal, floor: Decimal, actor, reason: str) -> list[str]:

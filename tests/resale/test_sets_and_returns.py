@@ -145,3 +145,17 @@ def test_a_returned_card_goes_back_through_tests_to_a_new_certificate(certified,
     assert old.status == CertificateStatus.SUPERSEDED and old.superseded_by_id == new.pk
     assert state(card) == UnitState.CERTIFIED and new.grade.cosmetic == "B"
     assert offer([card], channel="ebay").status == ListingStatus.ACTIVE  # relisted
+
+
+@pytest.mark.django_db
+def test_the_demo_lists_sells_and_takes_back_and_runs_once(certified, capsys):
+    from django.core.management import call_command
+
+    from resale.models import CardReturn, Listing, Order
+
+    certified(figures=[(700.0, 45.0), (760.0, 45.0), (820.0, 45.0), (880.0, 45.0)], lot="DEMO-T")
+    call_command("demo_resale")
+    assert Listing.objects.filter(channel="storefront").count() == 4 and Listing.objects.filter(channel="ebay")
+    assert Order.objects.count() == 2 and CardReturn.objects.count() == 1
+    call_command("demo_resale")
+    assert Order.objects.count() == 2 and "already present" in capsys.readouterr().out
