@@ -253,8 +253,10 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "refurb API",
-    "DESCRIPTION": "Intake, lifecycle and catalog of refurbished GPUs. Authenticate with a session or "
-    "`Authorization: Token <key>`.",
+    "DESCRIPTION": "Used GPUs from intake to sale: the catalog, lots and cards with their lifecycle, test benches and "
+    "runs, grades and signed certificates (with a public verify endpoint), and resale: listings on channels, "
+    "matched sets, orders, returns, channel exports and sale imports. Authenticate with a session or "
+    "`Authorization: Token <key>`; what each role may do is in the README.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

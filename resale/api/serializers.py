@@ -75,6 +75,13 @@ class ListingCreateSerializer(serializers.Serializer):
         return data
 
 
+class ListingUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=80, required=False, validators=[LINE_TEXT])
+    description = serializers.CharField(max_length=20000, required=False, allow_blank=True, validators=[BLOCK_TEXT])
+    external_id = serializers.CharField(max_length=64, required=False, allow_blank=True, validators=[LINE_TEXT])
+    image_url = serializers.URLField(max_length=200, required=False, allow_blank=True)
+
+
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, validators=[LINE_TEXT])
 

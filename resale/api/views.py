@@ -25,6 +25,7 @@ from ..services import (
     listing_publish,
     listing_sell,
     listing_text_regenerate,
+    listing_update,
     listing_withdraw,
     pricing_rules_current,
     return_receive,
@@ -37,6 +38,7 @@ from .serializers import (
     CardReturnSerializer,
     ListingCreateSerializer,
     ListingSerializer,
+    ListingUpdateSerializer,
     MatchedSetSerializer,
     OrderSerializer,
     PriceChangeSerializer,
@@ -48,7 +50,8 @@ from .serializers import (
 )
 
 
-class ListingViewSet(ActionPermsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ListingViewSet(ActionPermsMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                     viewsets.ReadOnlyModelViewSet):
     """Listings of certified cards and matched sets on channels. A card sells once: selling withdraws its other
     listings. Costs, floors and margins show only to roles that may see costs."""
 
@@ -76,6 +79,15 @@ class ListingViewSet(ActionPermsMixin, mixins.CreateModelMixin, viewsets.ReadOnl
         if publish:
             listing = listing_publish(listing=listing, actor=request.user)
         return self._out(listing, status.HTTP_201_CREATED)
+
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(request=ListingUpdateSerializer, responses={200: ListingSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        """Edit the title, description, the channel's id or the photo URL of an open listing."""
+        serializer = ListingUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        return self._out(listing_update(listing=self.get_object(), actor=request.user, **serializer.validated_data))
 
     @extend_schema(request=None, responses={200: ListingSerializer})
     @action(detail=True, methods=["post"], required_perms=("resale.change_listing",))

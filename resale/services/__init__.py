@@ -8,6 +8,7 @@ from .listings import (
     listing_publish,
     listing_sell,
     listing_text_regenerate,
+    listing_update,
     listing_withdraw,
     listings_follow_move,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "listing_quote",
     "listing_sell",
     "listing_text_regenerate",
+    "listing_update",
     "listing_withdraw",
     "listings_follow_move",
     "pricing_policy_create",

@@ -160,6 +160,34 @@ def listing_create(*, units: list[Unit] | None = None, matched_set: MatchedSet |
     return listing
 
 
+EDITABLE = ("title", "description", "external_id", "image_url")
+
+
+def listing_update(*, listing: Listing, actor=None, **changes) -> Listing:
+    """Edit an open listing's text, channel id or photo (the price has its own service and history). Every bad
+    field named; a sold or withdrawn listing is not edited."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidInput({name: ["not editable here"] for name in unknown})
+    with transaction.atomic():
+        locked = _locked_listing(listing)
+        if locked.status not in OPEN_STATUSES:
+            raise Conflict(f"listing {locked.pk} is {locked.status}; only a draft or active listing is edited")
+        for name, value in changes.items():
+            setattr(locked, name, (value or "").strip() if name != "description" else (value or ""))
+        if "title" in changes and not locked.title:
+            raise InvalidInput({"title": ["a title is required (or regenerate it)"]})
+        if len(locked.title) > TITLE_MAX:
+            raise InvalidInput({"title": [f"at most {TITLE_MAX} characters"]})
+        try:
+            locked.full_clean(exclude=["units"])
+        except ValidationError as exc:
+            raise InvalidInput(exc.message_dict) from None
+        locked.save(update_fields=list(changes))
+    listing.refresh_from_db()
+    return listing
+
+
 def listing_text_regenerate(*, listing: Listing) -> Listing:
     """Write the title and description again from today's grade and figures (after an edit, or a regrade)."""
     with transaction.atomic():

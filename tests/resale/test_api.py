@@ -110,3 +110,21 @@ def test_the_export_downloads_and_the_sale_import_names_bad_lines(certified, cli
                            format="multipart")
     assert response.json() == {"sold": 1, "withdrawn": 0, "unchanged": 0}
     assert Listing.objects.get(pk=listing["id"]).order.price_paid == 470
+
+
+@pytest.mark.django_db
+def test_a_listing_is_edited_and_regenerated_but_not_once_it_ended(certified, client_for, reseller, technician):
+    (card,) = certified(lot="API-EDIT")
+    client = client_for(reseller)
+    listing = client.post("/api/listings/", {"units": [card.pk], "channel": "ebay", "price": "480.00"},
+                          format="json").json()
+    path = f"/api/listings/{listing['id']}/"
+    edited = client.patch(path, {"title": "RTX 3080, mint", "external_id": "EB-998877"}, format="json")
+    assert edited.status_code == 200 and edited.json()["title"] == "RTX 3080, mint"
+    assert client.patch(path, {"title": "x" * 81}, format="json").status_code == 400
+    assert client.patch(path, {"image_url": "not a url"}, format="json").status_code == 400
+    assert client_for(technician).patch(path, {"title": "mine"}, format="json").status_code == 403
+    regenerated = client.post(f"{path}regenerate/").json()
+    assert regenerated["title"].startswith("NVIDIA GeForce RTX 3080") and regenerated["external_id"] == "EB-998877"
+    client.post(f"{path}withdraw/", {"reason": "ended"}, format="json")
+    assert client.patch(path, {"title": "late"}, format="json").status_code == 409
