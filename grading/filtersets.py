@@ -15,7 +15,7 @@ class GradeFilterSet(filters.FilterSet):
 
 class CertificateFilterSet(filters.FilterSet):
     asset_tag = filters.CharFilter(field_name="unit__asset_tag")
-    status = filters.MultipleChoiceFilter(choices=CertificateStatus.choices)
+    status = filters.MultipleChoiceFilter(choices=CertificateStatus.choices, distinct=False)
 
     class Meta:
         model = Certificate

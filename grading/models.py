@@ -15,7 +15,8 @@ class FunctionalGrade(models.TextChoices):
 
 
 class Grade(models.Model):
-    """One grading of one card from one test run. A retest and regrade adds a new row; the latest is current."""
+    """One grading of one card from one test run. A retest and regrade adds a new row, which becomes the card's
+    current grade (`is_current`); the older rows stay, as the record of what the card was graded before."""
 
     unit = models.ForeignKey("inventory.Unit", on_delete=models.PROTECT, related_name="grades")
     run = models.ForeignKey("testbench.TestRun", on_delete=models.PROTECT, related_name="grades")
@@ -35,10 +36,19 @@ class Grade(models.Model):
     overrides = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     override_reason = models.TextField(blank=True, validators=[BLOCK_TEXT])
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set by the grading services on the newest grade of each card (and cleared on the one it replaces), so that
+    # lists of many cards join their current grade instead of looking for each card's newest row.
+    is_current = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [("override_grade", "Can override a grade, with a reason")]
+        constraints = [models.UniqueConstraint(fields=["unit"], condition=models.Q(is_current=True),
+                                               name="grade_one_current_per_unit")]
+        # What lists and the dashboard read of a current grade, in the index (PostgreSQL answers from it alone,
+        # without the wide rows of reasons and AI figures); SQLite, without covering indexes, skips it.
+        indexes = [models.Index(fields=["unit"], include=["functional", "cosmetic", "run"],
+                                condition=models.Q(is_current=True), name="grade_current_cover_idx")]
 
     def __str__(self) -> str:
         return f"{self.unit_id}: {self.functional}/{self.cosmetic or '-'}"

@@ -36,11 +36,11 @@ def _id_or_key(value: str, key_field: str) -> Q:
 
 
 class UnitFilterSet(django_filters.FilterSet):
-    state = django_filters.MultipleChoiceFilter(choices=UnitState.choices)
+    state = django_filters.MultipleChoiceFilter(choices=UnitState.choices, distinct=False)  # no DISTINCT: one per card
     model = django_filters.CharFilter(method="filter_model", label="Declared model: catalog id or slug")
     lot = django_filters.CharFilter(method="filter_lot", label="Lot: id or reference")
     grade = django_filters.MultipleChoiceFilter(field_name="cosmetic_grade", choices=CosmeticGrade.choices,
-                                                label="Cosmetic grade")
+                                                distinct=False, label="Cosmetic grade")
     board_vendor = django_filters.CharFilter(lookup_expr="iexact")
     serial_missing = django_filters.BooleanFilter()
     received_after = UtcDateTimeFilter(field_name="received_at", lookup_expr="gte")

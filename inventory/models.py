@@ -127,7 +127,9 @@ class Unit(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         # A buyer looks a card up by the serial on its sticker (the public home page), whatever its maker.
-        indexes = [models.Index(fields=["serial"], name="unit_serial_idx")]
+        indexes = [models.Index(fields=["serial"], name="unit_serial_idx"),
+                   # Card lists in their default order (newest first), and the stock's age filter.
+                   models.Index(fields=["received_at", "id"], name="unit_received_idx")]
         constraints = [
             # Vendor compared case-blind: intake canonicalises known makers, not every maker there is.
             models.UniqueConstraint(

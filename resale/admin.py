@@ -5,9 +5,11 @@ named in a message, the others go ahead. Costs and margins show only to users wh
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -15,6 +17,8 @@ from django.utils.html import format_html, format_html_join
 from core.admin import FilterSetAdmin, ReadOnlyAdmin
 from core.errors import DomainError, InvalidInput
 from grading.models import Certificate, Grade
+from inventory.choices import UnitState
+from inventory.models import GpuModel, Lot, Unit
 from inventory.roles import can_see_costs
 
 from .choices import Channel, ListingStatus
@@ -44,6 +48,7 @@ from .services import (
     listing_sell,
     listing_withdraw,
     pricing_rules_current,
+    reference_prices,
     set_create,
     sets_propose,
 )
@@ -86,7 +91,8 @@ class AiClassFilter(admin.SimpleListFilter):
         if self.value() not in AI_CLASSES:
             return queryset
         precision, size = AI_CLASSES[self.value()]
-        fitting = Grade.objects.filter(**{f"ai__largest_model_billions__{precision}__gte": size}).values("unit_id")
+        fitting = Grade.objects.filter(is_current=True, **{f"ai__largest_model_billions__{precision}__gte": size})
+        fitting = fitting.values("unit_id")
         return queryset.filter(pk__in=fitting)
 
 
@@ -118,8 +124,54 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset.filter(received_at__gt=now - timezone.timedelta(days=high + 1)) if high else queryset
 
 
-def _latest_grade(field: str):
-    return Subquery(Grade.objects.filter(unit=OuterRef("pk")).order_by("-created_at", "-id").values(field)[:1])
+FOR_SALE = (UnitState.CERTIFIED, UnitState.LISTED)
+
+
+class GradeFilter(admin.SimpleListFilter):
+    title = "grade"
+    parameter_name = "grade"
+
+    def lookups(self, request, model_admin):
+        return [(g, g) for g in ("F-A", "F-B", "F-C")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("F-A", "F-B", "F-C"):
+            return queryset
+        return queryset.filter(pk__in=Grade.objects.filter(is_current=True, functional=self.value()).values("unit_id"))
+
+
+class _InStockFilter(admin.SimpleListFilter):
+    """The models (or lots) that have cards for sale: one probe per model or lot on the (model or lot, state) index,
+    where the admin's related-only filter reads every card for sale."""
+
+    related_model = None
+
+    def lookups(self, request, model_admin):
+        in_stock = Exists(Unit.objects.filter(**{self.parameter_name.split("__")[0]: OuterRef("pk")},
+                                              state__in=FOR_SALE))
+        return [(str(pk), label) for pk, label in self.choices_of(self.related_model.objects.filter(in_stock))]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(**{self.parameter_name: int(value)}) if value and value.isdigit() else queryset
+
+
+class StockModelFilter(_InStockFilter):
+    title = "model"
+    parameter_name = "gpu_model__id__exact"
+    related_model = GpuModel
+
+    def choices_of(self, models):
+        return models.order_by("name").values_list("pk", "name")
+
+
+class StockLotFilter(_InStockFilter):
+    title = "lot"
+    parameter_name = "lot__id__exact"
+    related_model = Lot
+
+    def choices_of(self, lots):
+        return lots.order_by("-created_at", "-id").values_list("pk", "reference")
 
 
 def _list_on(channel: str):
@@ -139,27 +191,40 @@ class StockAdmin(admin.ModelAdmin):
 
     list_display = ["tag", "gpu_model", "grade", "state", "age_days", "cost", "suggested", "listings_open"]
     list_display_links = ["tag"]
-    list_filter = [ForSaleStateFilter, ("gpu_model", admin.RelatedOnlyFieldListFilter),
-                   ("lot", admin.RelatedOnlyFieldListFilter), AiClassFilter, AgeFilter]
+    list_filter = [ForSaleStateFilter, StockModelFilter, GradeFilter, StockLotFilter, AiClassFilter, AgeFilter]
     search_fields = ["asset_tag", "serial"]
     list_select_related = ["gpu_model", "lot"]
     actions = ["propose_sets", "make_set", *(_list_on(c) for c in Channel.values)]
 
+    show_full_result_count = False  # a second count of all stock on every page, for "(N total)"
+
     def get_queryset(self, request):
-        return (super().get_queryset(request).filter(state__in=("certified", "listed"))
-                .annotate(functional_grade=_latest_grade("functional"), cosmetic_grade_=_latest_grade("cosmetic"),
-                          open_listings=Count("listings", filter=Q(listings__status__in=(ListingStatus.DRAFT,
-                                                                                         ListingStatus.ACTIVE)))))
+        # No join: the page's grades, prices and open listings are read for its cards only (get_changelist_instance).
+        return super().get_queryset(request).filter(state__in=FOR_SALE)
 
     def get_list_display(self, request):
         shown = list(self.list_display)
         return shown if can_see_costs(request.user) else [c for c in shown if c != "cost"]
 
     def get_changelist_instance(self, request):
-        # The page's suggested prices from one read of its cards' facts (a fixed number of queries per page).
+        # The page's suggested prices and open listings, read for the page's cards at once (a fixed number of
+        # queries per page) and kept on each card object (this admin serves every request, so nothing on self).
         changelist = super().get_changelist_instance(request)
-        self._rules = pricing_rules_current()
-        self._facts = cards_facts([unit.pk for unit in changelist.result_list])
+        cards = list(changelist.result_list)
+        facts = cards_facts([unit.pk for unit in cards])
+        rules, references = pricing_rules_current(), reference_prices(unit.gpu_model_id for unit in cards)
+        open_counts = Counter(ListedUnit.objects.filter(unit__in=cards, listing__status__in=(
+            ListingStatus.DRAFT, ListingStatus.ACTIVE)).values_list("unit_id", flat=True))
+        for unit in cards:
+            unit.open_listings = open_counts[unit.pk]
+            unit.suggested_text = "–"
+            card = facts.get(unit.pk)
+            unit.grade_text = f"{card.functional or '–'}/{card.cosmetic or '–'}" if card else "–/–"
+            if card is not None and card.functional:
+                quote = listing_quote([card], channel="storefront", currency=unit.lot.currency, rules=rules,
+                                      references=references)
+                unit.suggested_text = (f"{quote.suggested} {quote.currency}" if quote.suggested is not None
+                                       else "no reference price")
         return changelist
 
     def has_add_permission(self, request):
@@ -175,9 +240,9 @@ class StockAdmin(admin.ModelAdmin):
     def tag(self, unit):
         return format_html('<span style="white-space:nowrap;font-family:monospace">{}</span>', unit.asset_tag)
 
-    @admin.display(description="grade", ordering="functional_grade")
+    @admin.display(description="grade")
     def grade(self, unit):
-        return f"{unit.functional_grade or '–'}/{unit.cosmetic_grade_ or '–'}"
+        return getattr(unit, "grade_text", "–/–")
 
     @admin.display(description="days in stock", ordering="received_at")
     def age_days(self, unit):
@@ -189,16 +254,11 @@ class StockAdmin(admin.ModelAdmin):
 
     @admin.display(description="suggested (storefront)")
     def suggested(self, unit):
-        facts = getattr(self, "_facts", {}).get(unit.pk)
-        if facts is None or not facts.functional:
-            return "–"
-        quote = listing_quote([facts], channel="storefront", currency=unit.lot.currency,
-                              rules=getattr(self, "_rules", None))
-        return f"{quote.suggested} {quote.currency}" if quote.suggested is not None else "no reference price"
+        return getattr(unit, "suggested_text", "–")
 
-    @admin.display(description="open listings", ordering="open_listings")
+    @admin.display(description="open listings")
     def listings_open(self, unit):
-        return unit.open_listings
+        return getattr(unit, "open_listings", "–")
 
     @admin.action(description="Propose matched sets from the selected cards (±3 %%)")
     def propose_sets(self, request, queryset):
@@ -269,8 +329,13 @@ class ListingAdmin(FilterSetAdmin):
         return shown if can_see_costs(request.user) else [f for f in shown if f not in ("floor_price", "cost")]
 
     def get_changelist_instance(self, request):
-        self._rules = pricing_rules_current()
-        return super().get_changelist_instance(request)
+        # Each listing's margin under the current rules, read once per page and kept on the page's objects.
+        changelist = super().get_changelist_instance(request)
+        rules = pricing_rules_current()
+        for listing in changelist.result_list:
+            listing.margin_now = (margin_at(rules, listing.channel, listing.price, listing.cost)
+                                  if listing.cost is not None else "–")
+        return changelist
 
     def has_add_permission(self, request):
         return False  # listings are made from Stock (bulk actions) or the API, which write title, text and price
@@ -291,10 +356,7 @@ class ListingAdmin(FilterSetAdmin):
 
     @admin.display(description="margin")
     def margin(self, listing):
-        if listing.cost is None:
-            return "–"
-        return margin_at(getattr(self, "_rules", None) or pricing_rules_current(), listing.channel, listing.price,
-                         listing.cost)
+        return getattr(listing, "margin_now", "–")
 
     @admin.display(description="cards", ordering="card_count")
     def cards(self, listing):

@@ -1,22 +1,25 @@
 """The lot profit and yield dashboard's figures: per lot (cards bought, tested, passed per grade, failed, scrapped, in
 repair, failure reasons, repair outcomes, bench hours per card, stock value at suggested prices, revenue, fees,
 returns and margin against the lot's cost), and failure and return rates per model, source rig and bench. Every
-figure is an aggregate query (grouped in the database), so the dashboard costs the same few queries for 30 lots or
-300 and 100 000 cards. Internal figures: for resellers and admins only."""
+figure is an aggregate query (grouped in the database) on the lots of one page, or over all cards for the rates, so
+the dashboard costs the same few queries for 30 lots or 300 and 100 000 cards. Internal figures: for resellers and
+admins only."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
+from django.core.paginator import Paginator
+from django.db.models import Count, DecimalField, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models.fields.json import KT
 
 from grading.models import Grade
+from grading.selectors import with_current_grade
 from inventory.choices import UnitState
-from inventory.models import Lot, Unit, UnitEvent
-from testbench.models import TestRun
+from inventory.models import GpuModel, Lot, Unit, UnitEvent
+from testbench.models import Bench, TestRun
 
 from .models import CardReturn, OrderLine, ReferencePrice
 from .pricing import suggested_for
@@ -89,41 +92,40 @@ class RateRow:
         return self.returned / self.sold if self.sold else None
 
 
-def _current_grade(field_name: str):
-    return Subquery(Grade.objects.filter(unit=OuterRef("pk")).order_by("-created_at", "-id").values(field_name)[:1])
+LOTS_PER_PAGE = 25
+
+
+def lots_page(number, per_page: int = LOTS_PER_PAGE):
+    """A page of lots, newest first (django.core.paginator.Page; a bad or missing number gives the first or last)."""
+    return Paginator(Lot.objects.order_by("-created_at", "-id"), per_page).get_page(number)
 
 
 def lot_rows(rules: dict, lots=None) -> list[LotRow]:
-    lots = list((lots if lots is not None else Lot.objects.all()).order_by("-created_at", "-id"))
+    """The figures of `lots` (a page of them, newest first; all lots when None), in seven grouped queries."""
+    lots = list(lots) if lots is not None else list(Lot.objects.order_by("-created_at", "-id"))
     rows = {lot.pk: LotRow(lot_id=lot.pk, reference=lot.reference, currency=lot.currency, cost=lot.total_cost)
             for lot in lots}
     units = Unit.objects.filter(lot_id__in=rows)
+    references = {(r.gpu_model_id, r.currency): r.price for r in ReferencePrice.objects.all()}
 
-    for lot_id, state, n in units.values_list("lot_id", "state").annotate(n=Count("pk")).order_by():
+    # One pass over the lots' cards, counted by state, model and current grade: bought, scrapped, in repair, for
+    # parts, passed per grade, and the stock's value (each card in stock at its suggested storefront price).
+    tally = (with_current_grade(units, functional_now="functional", cosmetic_now="cosmetic")
+             .values_list("lot_id", "state", "gpu_model_id", "functional_now", "cosmetic_now")
+             .annotate(n=Count("pk")).order_by())
+    for lot_id, state, model_id, functional, cosmetic, n in tally:
         row = rows[lot_id]
         row.bought += n
         row.scrapped += n if state == UnitState.SCRAPPED else 0
         row.in_repair += n if state == UnitState.REPAIR else 0
         row.parts += n if state == UnitState.FAILED else 0
-
-    graded = units.annotate(functional_now=_current_grade("functional")).exclude(functional_now=None)
-    for lot_id, functional, state, n in (graded.values_list("lot_id", "functional_now", "state")
-                                         .annotate(n=Count("pk")).order_by()):
-        rows[lot_id].grades[functional] = rows[lot_id].grades.get(functional, 0) + n
-        if functional == "FAIL" and state == UnitState.REPAIR:
-            rows[lot_id].in_repair_graded_fail += n
-
-    # Stock value: each card in stock at its suggested storefront price (reference × its grade's factor).
-    references = {(r.gpu_model_id, r.currency): r.price for r in ReferencePrice.objects.all()}
-    in_stock = (units.filter(state__in=IN_STOCK)
-                .annotate(functional_now=_current_grade("functional"), cosmetic_now=_current_grade("cosmetic"))
-                .values_list("lot_id", "lot__currency", "gpu_model_id", "functional_now", "cosmetic_now")
-                .annotate(n=Count("pk")).order_by())
-    for lot_id, currency, model_id, functional, cosmetic, n in in_stock:
-        reference = references.get((model_id, currency))
-        if reference is not None and cosmetic in (rules["grade_factors"].get(functional) or {}):
-            rows[lot_id].stock_value += n * suggested_for(rules, "storefront", reference, [(functional, cosmetic)],
-                                                          ZERO)
+        if functional:
+            row.grades[functional] = row.grades.get(functional, 0) + n
+            row.in_repair_graded_fail += n if functional == "FAIL" and state == UnitState.REPAIR else 0
+        reference = references.get((model_id, row.currency))
+        if state in IN_STOCK and reference is not None and cosmetic in (rules["grade_factors"].get(functional)
+                                                                         or {}):
+            row.stock_value += n * suggested_for(rules, "storefront", reference, [(functional, cosmetic)], ZERO)
 
     tested = (TestRun.objects.filter(unit__lot_id__in=rows, finished_at__isnull=False, started_at__isnull=False)
               .values("unit__lot_id")
@@ -163,17 +165,15 @@ def lot_rows(rules: dict, lots=None) -> list[LotRow]:
         row = rows[item["unit__lot_id"]]
         row.repaired, row.repair_fixed = item["cards"], item["fixed"]
 
-    # Failure reasons: the first (worst) reason of each failed card's current grade.
-    failed = (units.annotate(functional_now=_current_grade("functional"), reasons_now=_current_grade("reasons"))
-              .filter(functional_now="FAIL").values_list("lot_id", "reasons_now"))
+    # Failure reasons: the first (worst) reason of each failed card's current grade, counted in the database.
     counters: dict[int, Counter] = defaultdict(Counter)
-    for lot_id, reasons in failed:
-        if isinstance(reasons, str):  # SQLite hands a JSON subquery back as text
-            reasons = json.loads(reasons)
-        code = (reasons or [{}])[0].get("code") or "unexplained"
-        counters[lot_id][code] += 1
+    for lot_id, code, n in (with_current_grade(units, functional_now="functional", reasons_now="reasons")
+                            .filter(functional_now="FAIL").annotate(code=KT("reasons_now__0__code"))
+                            .values_list("lot_id", "code")
+                            .annotate(n=Count("pk")).order_by()):
+        counters[lot_id][code or "unexplained"] += n
     for lot_id, counter in counters.items():
-        rows[lot_id].reasons = counter.most_common(3)
+        rows[lot_id].reasons = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:3]
     return list(rows.values())
 
 
@@ -181,24 +181,42 @@ def _money(value) -> Decimal:
     return (value or ZERO).quantize(Decimal("0.01"))
 
 
+def rate_tables() -> dict[str, list[RateRow]]:
+    """Failure rate (FAIL among graded cards) and return rate (returned among sold), per model, source rig and
+    bench (the bench of the run the current grade came from), worst first. Four grouped queries over every card:
+    model and rig together from the cards and their current grades, the bench from the current grades and their
+    runs alone (each on the covering index of current grades, grade_current_cover_idx)."""
+    tables: dict[str, dict[str, RateRow]] = {"model": {}, "rig": {}, "bench": {}}
+
+    def add(by: str, name, **counts) -> None:
+        row = tables[by].setdefault(name or "—", RateRow(name or "—"))
+        for figure, n in counts.items():
+            setattr(row, figure, getattr(row, figure) + n)
+
+    models = dict(GpuModel.objects.values_list("pk", "name"))
+    benches = dict(Bench.objects.values_list("pk", "name"))
+    current = Grade.objects.filter(is_current=True)
+    # Counted on unit_id, which the covering index holds (the grade's own id is not in it).
+    tally = {"graded": Count("unit"), "failed": Count("unit", filter=Q(functional="FAIL"))}
+    for model_id, rig, graded, failed in (current.values_list("unit__gpu_model_id", "unit__source_rig")
+                                          .annotate(**tally).order_by()):
+        add("model", models.get(model_id), graded=graded, failed=failed)
+        add("rig", rig, graded=graded, failed=failed)
+    for bench_id, graded, failed in current.values_list("run__bench_id").annotate(**tally).order_by():
+        add("bench", benches.get(bench_id), graded=graded, failed=failed)
+    lines = OrderLine.objects.all()
+    for model_id, rig, sold, returned in (lines.values_list("unit__gpu_model_id", "unit__source_rig")
+                                          .annotate(sold=Count("pk"), returned=Count("card_return")).order_by()):
+        add("model", models.get(model_id), sold=sold, returned=returned)
+        add("rig", rig, sold=sold, returned=returned)
+    # A card sold has been graded: its current grade's run gives the bench.
+    for bench_id, sold, returned in (lines.filter(unit__grades__is_current=True)
+                                     .values_list("unit__grades__run__bench_id")
+                                     .annotate(sold=Count("pk"), returned=Count("card_return")).order_by()):
+        add("bench", benches.get(bench_id), sold=sold, returned=returned)
+    return {by: sorted(rows.values(), key=lambda r: (-(r.failure_rate or 0), r.key)) for by, rows in tables.items()}
+
+
 def rate_rows(by: str) -> list[RateRow]:
-    """Failure rate (FAIL among graded cards) and return rate (returned among sold) per `by`: model, rig or bench."""
-    units = Unit.objects.annotate(functional_now=_current_grade("functional"))
-    key = {"model": "gpu_model__name", "rig": "source_rig", "bench": "bench_now"}[by]
-    if by == "bench":  # the bench of the run the current grade came from
-        units = units.annotate(bench_now=_current_grade("run__bench__name"))
-    rows: dict[str, RateRow] = {}
-    graded = (units.exclude(functional_now=None).values(key)
-              .annotate(graded=Count("pk"), failed=Count("pk", filter=Q(functional_now="FAIL"))).order_by())
-    for item in graded:
-        name = item[key] or "—"
-        rows.setdefault(name, RateRow(name)).graded += item["graded"]
-        rows[name].failed += item["failed"]
-    sold = units.filter(order_lines__isnull=False).values(key).annotate(
-        sold=Count("order_lines", distinct=True),
-        returned=Count("order_lines__card_return", distinct=True)).order_by()
-    for item in sold:
-        name = item[key] or "—"
-        rows.setdefault(name, RateRow(name)).sold += item["sold"]
-        rows[name].returned += item["returned"]
-    return sorted(rows.values(), key=lambda r: (-(r.failure_rate or 0), r.key))
+    """One of rate_tables()'s tables: by "model", "rig" or "bench"."""
+    return rate_tables()[by]

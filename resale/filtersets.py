@@ -5,15 +5,22 @@ from django_filters import rest_framework as filters
 from inventory.filtersets import UtcDateTimeFilter
 
 from .choices import Channel, ListingStatus, SetStatus
-from .models import CardReturn, Listing, MatchedSet, Order, ReturnReason
+from .models import CardReturn, ListedUnit, Listing, MatchedSet, Order, OrderLine, ReturnReason
+
+
+def _listings_of_cards(queryset, name, value):
+    """Listings with a card matching `name` (a lookup on the card): a semi-join, where a join to the cards would need
+    SELECT DISTINCT over every column of every listing."""
+    return queryset.filter(pk__in=ListedUnit.objects.filter(**{f"unit__{name}": value}).values("listing_id"))
 
 
 class ListingFilterSet(filters.FilterSet):
-    channel = filters.MultipleChoiceFilter(choices=Channel.choices)
-    status = filters.MultipleChoiceFilter(choices=ListingStatus.choices)
-    asset_tag = filters.CharFilter(field_name="items__unit__asset_tag", distinct=True)
-    model = filters.CharFilter(field_name="items__unit__gpu_model__slug", distinct=True)
-    lot = filters.CharFilter(field_name="items__unit__lot__reference", distinct=True)
+    # distinct=False: one value per listing, and MultipleChoiceFilter's default DISTINCT costs a sort of every row.
+    channel = filters.MultipleChoiceFilter(choices=Channel.choices, distinct=False)
+    status = filters.MultipleChoiceFilter(choices=ListingStatus.choices, distinct=False)
+    asset_tag = filters.CharFilter(field_name="asset_tag", method=_listings_of_cards)
+    model = filters.CharFilter(field_name="gpu_model__slug")  # the listing keeps its cards' model
+    lot = filters.CharFilter(field_name="lot__reference", method=_listings_of_cards)
     matched = filters.BooleanFilter(field_name="matched_set", lookup_expr="isnull", exclude=True)
 
     class Meta:
@@ -22,7 +29,7 @@ class ListingFilterSet(filters.FilterSet):
 
 
 class MatchedSetFilterSet(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=SetStatus.choices)
+    status = filters.MultipleChoiceFilter(choices=SetStatus.choices, distinct=False)
     model = filters.CharFilter(field_name="gpu_model__slug")
 
     class Meta:
@@ -31,8 +38,9 @@ class MatchedSetFilterSet(filters.FilterSet):
 
 
 class OrderFilterSet(filters.FilterSet):
-    channel = filters.MultipleChoiceFilter(choices=Channel.choices)
-    asset_tag = filters.CharFilter(field_name="lines__unit__asset_tag", distinct=True)
+    channel = filters.MultipleChoiceFilter(choices=Channel.choices, distinct=False)
+    asset_tag = filters.CharFilter(field_name="asset_tag", method=lambda queryset, name, value: queryset.filter(
+        pk__in=OrderLine.objects.filter(unit__asset_tag=value).values("order_id")))
     sold_after = UtcDateTimeFilter(field_name="sold_at", lookup_expr="gte")
     sold_before = UtcDateTimeFilter(field_name="sold_at", lookup_expr="lt")
 
@@ -42,7 +50,7 @@ class OrderFilterSet(filters.FilterSet):
 
 
 class CardReturnFilterSet(filters.FilterSet):
-    reason = filters.MultipleChoiceFilter(choices=ReturnReason.choices)
+    reason = filters.MultipleChoiceFilter(choices=ReturnReason.choices, distinct=False)
     asset_tag = filters.CharFilter(field_name="line__unit__asset_tag")
 
     class Meta:

@@ -56,8 +56,10 @@ class Listing(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "channel"], name="listing_status_channel"),
-                   models.Index(fields=["status", "channel", "price"], name="listing_store_price"),
+        # The storefront's filters and sorts (status and channel first: listing_store_price also serves a plain
+        # status and channel filter), and the admin's and API's default order, newest first.
+        indexes = [models.Index(fields=["status", "channel", "price"], name="listing_store_price"),
+                   models.Index(fields=["created_at", "id"], name="listing_created_idx"),
                    models.Index(fields=["status", "channel", "-published_at"], name="listing_store_newest")]
 
     def __str__(self) -> str:

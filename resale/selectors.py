@@ -47,9 +47,7 @@ def cards_facts(unit_ids) -> dict[int, CardFacts]:
     """Facts of each card, by unit id: four queries for any number of cards."""
     ids = list(unit_ids)
     units = Unit.objects.filter(pk__in=ids).select_related("gpu_model", "lot")
-    grades: dict[int, Grade] = {}
-    for grade in Grade.objects.filter(unit_id__in=ids).order_by("unit_id", "-created_at", "-id"):
-        grades.setdefault(grade.unit_id, grade)  # the newest is current (an override is newer)
+    grades = {grade.unit_id: grade for grade in Grade.objects.filter(unit_id__in=ids, is_current=True)}
     certificates = dict(Certificate.objects.filter(unit_id__in=ids, status=CertificateStatus.VALID)
                         .values_list("unit_id", "public_id"))
     results: dict[int, dict[str, tuple[str, dict]]] = {}

@@ -18,7 +18,7 @@ from grading.pdf import thermal_columns
 
 from .charts import margin_chart, yield_chart
 from .choices import ListingStatus
-from .dashboard import lot_rows, rate_rows
+from .dashboard import lot_rows, lots_page, rate_tables
 from .exports import csv_text
 from .services import pricing_rules_current
 from .storefront import FITS, store_listing, store_listings
@@ -80,8 +80,12 @@ def _lot_table(rows) -> tuple[list[str], list[list]]:
     return header, body
 
 
+DOWNLOADS = {"lots": "lot", "models": "model", "rigs": "rig", "benches": "bench"}  # ?download=… and its rows
+
+
 def _rate_table(rows, what: str) -> tuple[list[str], list[list]]:
-    header = [what, "graded", "failed", "failure rate", "sold", "returned", "return rate"]
+    header = [{"rig": "source rig"}.get(what, what), "graded", "failed", "failure rate", "sold", "returned",
+              "return rate"]
     body = [[r.key, r.graded, r.failed, f"{r.failure_rate:.1%}" if r.failure_rate is not None else "", r.sold,
              r.returned, f"{r.return_rate:.1%}" if r.return_rate is not None else ""] for r in rows]
     return header, body
@@ -93,20 +97,24 @@ def dashboard(request):
     if not request.user.has_perms(("resale.view_order", "inventory.view_lot_costs")):
         raise PermissionDenied("the dashboard is for resellers and admins")
     rules = pricing_rules_current()
-    lots = lot_rows(rules)
-    tables = {"lots": _lot_table(lots), "models": _rate_table(rate_rows("model"), "model"),
-              "rigs": _rate_table(rate_rows("rig"), "source rig"), "benches": _rate_table(rate_rows("bench"), "bench")}
     wanted = request.GET.get("download")
-    if wanted:
-        if wanted not in tables:
-            return HttpResponse(f"download is one of: {', '.join(tables)}\n", status=400,
+    if wanted:  # a whole table: every lot, not only a page of them
+        if wanted not in DOWNLOADS:
+            return HttpResponse(f"download is one of: {', '.join(DOWNLOADS)}\n", status=400,
                                 content_type="text/plain; charset=utf-8")
-        header, body = tables[wanted]
+        if wanted == "lots":
+            header, body = _lot_table(lot_rows(rules))
+        else:
+            header, body = _rate_table(rate_tables()[DOWNLOADS[wanted]], DOWNLOADS[wanted])
         response = HttpResponse(csv_text([header, *body]), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="refurb-{wanted}.csv"'
         return response
-    shown = lots[:40]
+    # The lots a page at a time, newest first: the page's figures cost the same however many lots there are.
+    page = lots_page(request.GET.get("page"))
+    lots = lot_rows(rules, page.object_list)
+    rates = rate_tables()
+    tables = {"lots": _lot_table(lots), **{name: _rate_table(rates[by], by) for name, by in DOWNLOADS.items()
+                                           if name != "lots"}}
     return render(request, "resale/dashboard.html", {
         **admin.site.each_context(request), "title": "Lots: yield and profit", "tables": tables,
-        "yield_svg": mark_safe(yield_chart(shown)), "margin_svg": mark_safe(margin_chart(shown)),
-        "lot_count": len(lots), "shown": len(shown)})
+        "yield_svg": mark_safe(yield_chart(lots)), "margin_svg": mark_safe(margin_chart(lots)), "page": page})

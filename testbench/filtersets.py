@@ -7,7 +7,7 @@ from .models import TestRun
 
 
 class RunFilterSet(filters.FilterSet):
-    state = filters.MultipleChoiceFilter(choices=RunState.choices)
+    state = filters.MultipleChoiceFilter(choices=RunState.choices, distinct=False)
     bench = filters.CharFilter(field_name="bench__name")
     asset_tag = filters.CharFilter(field_name="unit__asset_tag")
 

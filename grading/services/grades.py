@@ -61,7 +61,7 @@ def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
                               cosmetic=locked.cosmetic_grade, identity=run.identity,
                               marketplace_options=marketplace_options(),
                               confirmed_in_another_slot=codes_found_in_other_slots(run, since=reset_at))
-        record = Grade.objects.create(
+        record = _grade_record(
             unit=locked, run=run, functional=grade.functional, cosmetic=grade.cosmetic,
             policy_version=grade.policy_version, reasons=grade.as_dict()["reasons"], disposition=grade.disposition,
             marketplace=grade.marketplace, ai=grade.ai, graded_by=actor)
@@ -83,6 +83,12 @@ def unit_grade(*, unit: Unit, actor=None, actor_label: str = "") -> Grade:
         unit_decide(unit=locked, to_state=target, event=event, reason=summary, actor=actor,
                     actor_label=actor_label or "grading", mover=Mover.GRADING)
     return record
+
+
+def _grade_record(*, unit: Unit, **fields) -> Grade:
+    """The card's new current grade; the one it replaces stays on record. The caller holds the card's row lock."""
+    Grade.objects.filter(unit=unit, is_current=True).update(is_current=False)
+    return Grade.objects.create(unit=unit, is_current=True, **fields)
 
 
 OVERRIDABLE_STATES = (UnitState.GRADED, UnitState.REPAIR, UnitState.FAILED)
@@ -115,7 +121,7 @@ def grade_override(*, unit: Unit, functional: str, reason: str, actor=None, acto
             raise InvalidInput({"functional": [f"the grade is already {functional}"]})
         original = current.overrides or current  # an override of an override still names the measured grade
         disposition = "failed" if functional == FunctionalGrade.FAIL else "graded"
-        record = Grade.objects.create(
+        record = _grade_record(
             unit=locked, run=current.run, functional=functional, cosmetic=current.cosmetic,
             policy_version=current.policy_version, reasons=current.reasons, disposition=disposition,
             marketplace=marketplace_conditions(functional, current.cosmetic, **marketplace_options()),

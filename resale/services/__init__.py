@@ -18,6 +18,7 @@ from .pricing import (
     listing_quote,
     pricing_policy_create,
     pricing_rules_current,
+    reference_prices,
     reference_prices_import,
 )
 from .returns import return_receive, return_window_end
@@ -40,6 +41,7 @@ __all__ = [
     "listings_follow_move",
     "pricing_policy_create",
     "pricing_rules_current",
+    "reference_prices",
     "reference_prices_import",
     "return_receive",
     "return_window_end",

@@ -72,11 +72,22 @@ class Quote:
         return margin_at(self.rules, self.channel, price, self.cost)
 
 
-def listing_quote(cards: list[CardFacts], *, channel: str, currency: str, rules: dict | None = None) -> Quote:
+def reference_prices(model_ids) -> dict[tuple[int, str], ReferencePrice]:
+    """The reference prices of these catalog models, by (model id, currency): one query for a page of quotes."""
+    return {(r.gpu_model_id, r.currency): r for r in ReferencePrice.objects.filter(gpu_model_id__in=set(model_ids))}
+
+
+def listing_quote(cards: list[CardFacts], *, channel: str, currency: str, rules: dict | None = None,
+                  references: dict[tuple[int, str], ReferencePrice] | None = None) -> Quote:
+    """`rules` and `references` (from reference_prices) when quoting many cards at once, so each quote reads
+    nothing more."""
     rules = rules or pricing_rules_current()
     cost = sum((c.cost_basis or Decimal(0) for c in cards), Decimal(0))
     floor = floor_for(rules, channel, cost)
-    reference = ReferencePrice.objects.filter(gpu_model=cards[0].gpu_model, currency=currency).first()
+    if references is not None:
+        reference = references.get((cards[0].gpu_model.pk, currency))
+    else:
+        reference = ReferencePrice.objects.filter(gpu_model=cards[0].gpu_model, currency=currency).first()
     grades = [(c.functional, c.cosmetic) for c in cards]
     priced = reference is not None and all(f in rules["grade_factors"] and k in rules["grade_factors"][f]
                                            for f, k in grades)

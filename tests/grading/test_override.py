@@ -146,3 +146,27 @@ def test_an_override_of_a_grade_that_is_no_longer_current_is_a_conflict(make_uni
                                            {"functional": "F-C", "reason": "scratched fins"}, format="json")
     assert response.status_code == 409 and "is not" in response.json()["detail"]
     assert unit.grades.count() == 2  # nothing written
+
+
+@pytest.mark.django_db
+def test_one_grade_is_current_the_newest_also_after_the_migration_marks_them(make_units, reports):
+    import importlib
+
+    from django.apps import apps
+    from django.db import IntegrityError, transaction
+
+    unit = make_tested_unit(make_units, reports["vram_stuck_bit"])
+    other = make_tested_unit(make_units, reports["healthy"], lot="G2")
+    measured, _ = unit_grade(unit=unit), unit_grade(unit=other)
+    first = grade_override(unit=unit, functional="F-C", reason="masked by the page retirement we applied")
+    second = grade_override(unit=unit, functional="FAIL", reason="second opinion: no")
+    assert list(Grade.objects.filter(unit=unit, is_current=True)) == [second]
+    assert not Grade.objects.filter(pk__in=(measured.pk, first.pk), is_current=True).exists()
+    with pytest.raises(IntegrityError), transaction.atomic():  # the database holds one current grade per card
+        Grade.objects.filter(pk=first.pk).update(is_current=True)
+    # Grades from before the flag: the migration marks each card's newest (by time, then id), whatever their order.
+    Grade.objects.update(is_current=False)
+    Grade.objects.filter(pk=first.pk).update(created_at=second.created_at)  # a tie: the higher id wins
+    importlib.import_module("grading.migrations.0005_grade_is_current").mark_newest_current(apps, None)
+    assert set(Grade.objects.filter(is_current=True).values_list("pk", flat=True)) == {
+        second.pk, Grade.objects.get(unit=other).pk}

@@ -600,7 +600,8 @@ def test_the_public_lookup_and_the_bench_see_through_look_alikes(make_units):
 
     _, (unit,) = intake_import(lot_reference="LOOKUP", rows=intake_parse_csv(HEADER + "RTX 3080,MSI,SN 2104,,,,,\n"))
     run = TestRun.objects.create(unit=unit, plan="quick", state="finished")
-    grade = Grade.objects.create(unit=unit, run=run, functional="F-A", policy_version="t", disposition="graded")
+    grade = Grade.objects.create(unit=unit, run=run, functional="F-A", policy_version="t", disposition="graded",
+                                 is_current=True)
     # Superseded (the card went back for a retest), so that the bench may seat it: a card whose certificate is
     # valid keeps the identity the certificate states (tests/grading/test_lifecycle_integrity.py).
     certificate = Certificate.objects.create(public_id="1" * 28, unit=unit, run=run, grade=grade, payload={},
@@ -727,7 +728,8 @@ def test_a_certificate_pdf_is_reached_by_its_public_url_not_under_media(make_uni
 
     (unit,) = make_units(1, lot="PDF")
     run = TestRun.objects.create(unit=unit, plan="quick", state="finished")
-    grade = Grade.objects.create(unit=unit, run=run, functional="F-A", policy_version="t", disposition="graded")
+    grade = Grade.objects.create(unit=unit, run=run, functional="F-A", policy_version="t", disposition="graded",
+                                 is_current=True)
     certificate = Certificate(public_id="2" * 28, unit=unit, run=run, grade=grade, payload={}, canonical="{}",
                               signature="s", key_id="k")
     certificate.pdf.save("certificate-x.pdf", ContentFile(b"%PDF-1.7 test"), save=False)

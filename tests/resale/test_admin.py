@@ -60,6 +60,23 @@ def test_stock_shows_grades_costs_and_suggested_prices_and_filters_by_ai_class(s
 
 
 @pytest.mark.django_db
+def test_stock_filters_by_grade_model_and_lot_listing_only_those_with_stock(stock, certified, make_units, reseller):
+    client = logged_in(reseller)
+    (other,) = certified(model="RTX 3090", lot="ADM-S")
+    make_units(2, lot="ADM-EMPTY", model="RTX 3070")  # received, not for sale: neither the lot nor its model listed
+    page = client.get("/admin/resale/stock/").content.decode()
+    assert "ADM-R" in page and "ADM-S" in page and "ADM-EMPTY" not in page
+    assert "GeForce RTX 3090" in page and "GeForce RTX 3070" not in page
+    assert all(c.asset_tag in client.get("/admin/resale/stock/", {"grade": "F-A"}).content.decode()
+               for c in [*stock, other])
+    assert other.asset_tag not in client.get("/admin/resale/stock/", {"grade": "F-B"}).content.decode()
+    by_model = client.get("/admin/resale/stock/", {"gpu_model__id__exact": other.gpu_model_id}).content.decode()
+    assert other.asset_tag in by_model and stock[0].asset_tag not in by_model
+    by_lot = client.get("/admin/resale/stock/", {"lot__id__exact": stock[0].lot_id}).content.decode()
+    assert stock[0].asset_tag in by_lot and other.asset_tag not in by_lot
+
+
+@pytest.mark.django_db
 def test_bulk_list_publish_price_and_sell(stock, reseller):
     client = logged_in(reseller)
     act(client, "/admin/resale/stock/", "list_on_ebay", [c.pk for c in stock])

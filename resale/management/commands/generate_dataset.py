@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -94,6 +94,12 @@ class Command(BaseCommand):
                 for key, value in done.items():
                     counts[key] += value
                 bar.update(len(queue[start:start + opts["batch"]]))
+        with connection.cursor() as cursor:
+            # Fresh statistics for the planner, and (PostgreSQL) the visibility map that index-only scans need:
+            # until autovacuum gets to the new rows, joins are planned as if the tables were empty.
+            # VACUUM cannot run inside a transaction (a test's, or a caller's).
+            vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
+            cursor.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")
         self.stdout.write(self.style.SUCCESS(
             f"Generated {counts['units']} cards in {len(lots)} lots, {counts['certificates']} certificates, "
             f"{counts['listings']} listings, {counts['orders']} orders, {counts['returns']} returns."))
@@ -163,7 +169,7 @@ class Command(BaseCommand):
                 marketplace=marketplace_conditions(functional, unit.cosmetic_grade or "B"),
                 ai=ai_readiness(reference=self.references[model.pk], performance=performance, identity=None,
                                 policy=POLICY),
-                created_at=run.finished_at))
+                created_at=run.finished_at, is_current=True))
             events.append(UnitEvent(unit=unit, from_state=S.RECEIVED, to_state=unit.state, kind=EventKind.TRANSITION,
                                     via=Mover.PERSON, actor_label="generated", created_at=unit.state_changed_at))
         CheckResultRecord.objects.bulk_create(records)
