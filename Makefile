@@ -83,7 +83,7 @@ PG_PASS = if $(BIN)/python scripts/db_ready.py "$(TEST_POSTGRES_URL)"; then \
 test-postgres: install test-postgres-db test-workers
 
 test-postgres-db: install
-	@$(call PG_PASS,the test suite,not database_independent and not celery_workers and not gpu)
+	@$(call PG_PASS,the test suite,not database_independent and not celery_workers and not gpu and not browser)
 
 test-workers: install
 	@$(call PG_PASS,the bench-worker tests (celery_workers),celery_workers)

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "testbench",
     "grading",
     "resale",
+    "workbench",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ register_resale_api(api_router)
 urlpatterns = [
     # Public: what this seller does and a certificate lookup (the admin's "View site" leads here).
     path("", grading_views.home, name="home"),
+    path("bench/", include("workbench.urls")),  # the technician's screens (signed in)
     path("admin/dashboard/", store_views.dashboard, name="dashboard"),  # lots: yield and profit (resellers, admins)
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[RolePermission]), name="schema"),

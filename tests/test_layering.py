@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.database_independent
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("refurb", "core", "inventory", "testbench", "grading", "resale")
+PACKAGES = ("refurb", "core", "inventory", "testbench", "grading", "resale", "workbench")
 
 
 def module_name(path: Path) -> str:

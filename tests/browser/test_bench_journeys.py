@@ -1,0 +1,69 @@
+"""Journeys at the bench, in a real browser: a technician scans a card nobody took in, takes it in from the offer,
+scans it again and lands on its page with the scan box ready; scans a tray into a batch and moves it to a shelf.
+The keyboard alone does it: every scan is typed into the focused box and ends with Enter, as a scanner does."""
+
+import pytest
+
+from inventory.models import Unit
+
+from .conftest import shot
+
+
+def scan(page, code: str) -> None:
+    """A barcode scanner: the code's keystrokes into whatever has focus, then Enter."""
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+
+
+def focused_id(page) -> str:
+    return page.evaluate("document.activeElement && document.activeElement.id")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_technician_takes_an_unknown_card_in_and_scans_it_again(open_page, technician, make_units):
+    make_units(1, lot="BROWSER-LOT")  # a lot to pick from
+    page = open_page(technician)
+    assert focused_id(page) == "id_code"
+    scan(page, "SN-BR 0042")
+    page.wait_for_selector("text=No card has the code")
+    shot(page, "bench-scan-unknown")
+    page.click("text=Take it in with this serial")
+    assert page.input_value("#id_serial") == "SN-BR 0042"
+    page.select_option("#id_model", "geforce-rtx-3080")
+    page.fill("#id_board_vendor", "MSI")
+    page.fill("#id_lot", "BROWSER-LOT")
+    page.click("button:has-text('Take it in')")
+    page.wait_for_selector(".messages .success")
+    unit = Unit.objects.get(serial="SN-BR0042")
+    assert page.url.endswith(f"/bench/unit/{unit.asset_tag}/") and focused_id(page) == "id_code"
+    assert "taken in to lot BROWSER-LOT" in page.inner_text(".messages")
+    scan(page, "sn-br0042")  # typed differently: the same card
+    page.wait_for_selector("text=found by serial")
+    assert page.url.endswith(f"/bench/unit/{unit.asset_tag}/")
+    shot(page, "bench-unit-page")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tray_scanned_into_a_batch_moves_to_a_shelf_in_one_action(open_page, technician, make_units):
+    cards = make_units(4, lot="TRAY-1")
+    page = open_page(technician, next_path="/bench/batch/")
+    for card in cards:
+        assert focused_id(page) == "id_code"  # back in the box after every scan
+        scan(page, card.asset_tag)
+        page.wait_for_selector(f"text={card.asset_tag} added")
+    assert page.inner_text("h1") == "Batch: 4 cards"
+    page.fill("#id_location", "shelf C3")
+    page.press("#id_location", "Enter")
+    page.wait_for_selector("text=4 cards moved to shelf C3")
+    shot(page, "bench-batch-moved")
+    assert set(Unit.objects.filter(lot__reference="TRAY-1").values_list("location", flat=True)) == {"shelf C3"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_intake_works_on_a_phone(open_page, technician, catalog):
+    page = open_page(technician, width=390, height=844, next_path="/bench/intake/")
+    page.fill("#id_serial", "PHONE 1")
+    page.click("button:has-text('Take it in')")  # nothing else filled: each field says what it needs
+    assert page.locator(".errorlist").count() >= 3
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    shot(page, "bench-intake-phone")

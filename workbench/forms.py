@@ -1,0 +1,38 @@
+from django import forms
+
+from inventory.models import GpuModel, Lot
+from inventory.validators import LINE_TEXT
+
+from .selectors import CODE_MAX
+
+SCAN_ATTRS = {"autofocus": True, "autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters",
+              "enterkeyhint": "go", "class": "scan",
+              "placeholder": "scan or type: asset tag, serial, UUID, certificate"}
+
+
+class ScanForm(forms.Form):
+    code = forms.CharField(max_length=CODE_MAX, label="Scan", widget=forms.TextInput(attrs=SCAN_ATTRS))
+
+
+class HoldForm(forms.Form):
+    reason = forms.CharField(max_length=500, validators=[LINE_TEXT],
+                             widget=forms.TextInput(attrs={"placeholder": "why (on each card's timeline)"}))
+
+
+class LocateForm(forms.Form):
+    location = forms.CharField(max_length=64, validators=[LINE_TEXT],
+                               widget=forms.TextInput(attrs={"placeholder": "shelf, bin or bench"}))
+
+
+class IntakeForm(forms.Form):
+    serial = forms.CharField(max_length=64, label="Board serial")
+    model = forms.ModelChoiceField(queryset=GpuModel.objects.order_by("vendor", "name"), to_field_name="slug",
+                                   label="Model", empty_label="choose the model on the card")
+    board_vendor = forms.CharField(max_length=64, label="Board maker", widget=forms.TextInput(
+        attrs={"placeholder": "MSI, ASUS, Gigabyte…", "list": "vendors"}))
+    lot = forms.CharField(max_length=64, label="Lot", validators=[LINE_TEXT], help_text="An existing lot's reference, "
+                          "or a new one (created with the card)", widget=forms.TextInput(attrs={"list": "lots"}))
+
+    @staticmethod
+    def recent_lots():
+        return Lot.objects.order_by("-created_at", "-id").values_list("reference", flat=True)[:20]

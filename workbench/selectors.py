@@ -1,0 +1,81 @@
+"""What a scanned code names. A bench scanner types whatever the sticker holds, then Enter: an asset tag, a board
+serial, an NVML UUID, a certificate id, or the verify URL of a certificate's QR code."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from grading.services import certificate_by_public_id
+from inventory.models import Unit
+from inventory.validators import serial_lookup_key
+
+CODE_MAX = 200  # longer than any sticker's code: a stuck key or a pasted page, refused with a message
+VERIFY_URL = re.compile(r"/verify/([^/?#\s]+)/?")
+
+
+@dataclass(frozen=True)
+class Match:
+    unit: Unit
+    by: str  # what matched: "asset tag", "serial", "NVML UUID", "certificate"
+
+
+def cards_for_code(code: str) -> list[Match]:
+    """The cards `code` names, each once (the first way it matched), asset tag first. Several cards share a code only
+    by serial (boards of two makers may carry the same one)."""
+    code = (code or "").strip()
+    if not code or len(code) > CODE_MAX:
+        return []
+    found: dict[int, Match] = {}
+
+    def add(units, by: str) -> None:
+        for unit in units:
+            found.setdefault(unit.pk, Match(unit=unit, by=by))
+
+    units = Unit.objects.select_related("gpu_model", "lot")
+    add(units.filter(asset_tag=code.upper()), "asset tag")
+    if code.upper().startswith("GPU-"):
+        add(units.filter(nvml_uuid__iexact=code), "NVML UUID")
+    url = VERIFY_URL.search(code)
+    certificate = certificate_by_public_id(url.group(1) if url else code)
+    if certificate is not None:
+        add(units.filter(pk=certificate.unit_id), "certificate")
+    serial = serial_lookup_key(code)
+    if serial:
+        add(units.filter(serial=serial).order_by("gpu_model__name", "board_vendor"), "serial")
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class UnitSheet:
+    """What the bench shows of one card: its identity and where it is, its timeline, inspections, runs with their
+    checks, its current grade and certificates, and its listings."""
+
+    unit: Unit
+    events: list
+    inspections: list
+    runs: list
+    grade: object
+    certificates: list
+    listings: list
+
+
+def unit_sheet(asset_tag: str) -> UnitSheet | None:
+    from django.db.models import Prefetch
+
+    from grading.models import Certificate, Grade
+    from inventory.selectors import unit_detail_list
+    from resale.models import Listing
+    from testbench.models import CheckResultRecord, TestRun
+
+    unit = unit_detail_list().filter(asset_tag=(asset_tag or "").upper()).first()
+    if unit is None:
+        return None
+    runs = list(TestRun.objects.filter(unit=unit).select_related("bench").order_by("-created_at", "-id")
+                .prefetch_related(Prefetch("results", CheckResultRecord.objects.order_by("position"))))
+    return UnitSheet(
+        unit=unit, events=sorted(unit.events.all(), key=lambda e: (e.created_at, e.pk), reverse=True),
+        inspections=list(unit.inspections.all()), runs=runs,
+        grade=Grade.objects.filter(unit=unit, is_current=True).first(),
+        certificates=list(Certificate.objects.filter(unit=unit).order_by("-issued_at", "-id")),
+        listings=list(Listing.objects.filter(items__unit=unit).order_by("-created_at", "-id")))

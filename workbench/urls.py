@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "workbench"
+urlpatterns = [
+    path("", views.scan, name="scan"),
+    path("batch/", views.batch, name="batch"),
+    path("intake/", views.intake, name="intake"),
+    path("unit/<str:asset_tag>/", views.unit_page, name="unit"),
+]

@@ -1,0 +1,152 @@
+"""The technician's screens (/bench/): scan to act, a batch of scanned cards, a card's page, intake of an unknown
+card. Each page keeps the scan box at the top, focused, so the next scan works whatever was done last."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from core.errors import DomainError
+from inventory.choices import UnitState
+from inventory.errors import IntakeRejected
+from inventory.models import Unit
+from inventory.roles import allowed_targets_for
+
+from .forms import HoldForm, IntakeForm, LocateForm, ScanForm
+from .selectors import cards_for_code, unit_sheet
+from .services import batch_hold, batch_locate, card_intake
+
+BATCH_KEY = "workbench_batch"  # the scanned cards' ids, in the session
+
+
+def bench_user(view):
+    """Signed in (the admin's login page), with the right to see cards."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if not request.user.has_perm("inventory.view_unit"):
+            raise PermissionDenied("the bench screens are for technicians")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _page(request, template: str, context: dict, status: int = 200):
+    context.setdefault("scan_form", ScanForm())
+    context.setdefault("section", template.rsplit("/", 1)[-1].removesuffix(".html"))
+    context["batch_size"] = len(request.session.get(BATCH_KEY, []))
+    return render(request, template, context, status=status)
+
+
+@bench_user
+@require_http_methods(["GET"])
+def scan(request):
+    form = ScanForm(request.GET or None)
+    if not form.is_bound:
+        return _page(request, "workbench/scan.html", {})
+    if not form.is_valid():
+        return _page(request, "workbench/scan.html", {"scan_form": form}, status=400)
+    code = form.cleaned_data["code"]
+    matches = cards_for_code(code)
+    if len(matches) == 1:
+        messages.success(request, f"{matches[0].unit.asset_tag}: found by {matches[0].by} ({code.strip()})")
+        return redirect("workbench:unit", asset_tag=matches[0].unit.asset_tag)
+    return _page(request, "workbench/scan.html", {"searched": True, "code": code.strip(), "matches": matches,
+                                                  "scan_form": ScanForm()}, status=200 if matches else 404)
+
+
+@bench_user
+def unit_page(request, asset_tag: str):
+    sheet = unit_sheet(asset_tag)
+    if sheet is None:
+        return _page(request, "workbench/scan.html", {"searched": True, "code": asset_tag, "matches": []},
+                     status=404)
+    return _page(request, "workbench/unit.html", {"sheet": sheet, "unit": sheet.unit})
+
+
+@bench_user
+@require_http_methods(["GET", "POST"])
+def batch(request):
+    ids = request.session.get(BATCH_KEY, [])
+    hold_form, locate_form = HoldForm(), LocateForm()
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "add":
+            form = ScanForm(request.POST)
+            code = form.data.get("code", "").strip()
+            matches = cards_for_code(code) if form.is_valid() else []
+            if len(matches) == 1:
+                unit = matches[0].unit
+                if unit.pk in ids:
+                    messages.warning(request, f"{unit.asset_tag} is in the batch already")
+                else:
+                    ids.append(unit.pk)
+                    messages.success(request, f"{unit.asset_tag} added ({len(ids)} in the batch)")
+            elif matches:
+                messages.error(request, f"{code}: {len(matches)} cards carry this code; scan the asset tag instead")
+            else:
+                messages.error(request, f"{code or '(empty)'}: no card has this code")
+        elif action == "remove":
+            ids = [i for i in ids if str(i) != request.POST.get("unit", "")]
+        elif action == "clear":
+            ids = []
+        elif action in ("hold", "locate"):
+            if not request.user.has_perm("inventory.change_unit") or (
+                    action == "hold" and UnitState.ON_HOLD not in allowed_targets_for(request.user)):
+                raise PermissionDenied("your role may not do this")
+            units = list(Unit.objects.filter(pk__in=ids))
+            form = HoldForm(request.POST) if action == "hold" else LocateForm(request.POST)
+            if form.is_valid():
+                try:
+                    if action == "hold":
+                        batch_hold(units=units, reason=form.cleaned_data["reason"], actor=request.user)
+                        messages.success(request, f"{len(units)} cards on hold")
+                    else:
+                        batch_locate(units=units, location=form.cleaned_data["location"], actor=request.user)
+                        messages.success(request, f"{len(units)} cards moved to {form.cleaned_data['location']}")
+                    ids = []
+                except DomainError as exc:
+                    for problem in getattr(exc, "errors", {}).get("units", [str(exc)]):
+                        messages.error(request, problem)
+            hold_form, locate_form = (form, locate_form) if action == "hold" else (hold_form, form)
+        request.session[BATCH_KEY] = ids
+        if not (hold_form.errors or locate_form.errors):
+            return redirect("workbench:batch")
+    units = {u.pk: u for u in Unit.objects.filter(pk__in=ids).select_related("gpu_model")}
+    return _page(request, "workbench/batch.html", {"units": [units[i] for i in ids if i in units],
+                                                   "hold_form": hold_form, "locate_form": locate_form},
+                 status=400 if (hold_form.errors or locate_form.errors) else 200)
+
+
+@bench_user
+@require_http_methods(["GET", "POST"])
+def intake(request):
+    if not request.user.has_perm("inventory.add_unit"):
+        raise PermissionDenied("taking cards in is for technicians")
+    form = IntakeForm(request.POST or None, initial={"serial": request.GET.get("serial", "")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            unit = card_intake(lot_reference=data["lot"], model=data["model"].slug, board_vendor=data["board_vendor"],
+                               serial=data["serial"], actor=request.user)
+        except IntakeRejected as exc:
+            for error in exc.errors:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+        except DomainError as exc:
+            for field, problems in getattr(exc, "errors", {"lot": [str(exc)]}).items():
+                form.add_error("lot" if field not in form.fields else field, problems)
+        else:
+            messages.success(request, f"{unit.asset_tag} taken in to lot {unit.lot.reference}: stick its label on")
+            return redirect("workbench:unit", asset_tag=unit.asset_tag)
+    return _page(request, "workbench/intake.html", {"form": form, "lots": IntakeForm.recent_lots(),
+                                                    "vendors": ("MSI", "ASUS", "Gigabyte", "EVGA", "Zotac",
+                                                                "Palit", "Sapphire", "PowerColor")},
+                 status=400 if form.errors else 200)
