@@ -184,6 +184,11 @@ def _font_config():
     return _per_thread.font_config
 
 
+def pdf_from_html(html: str) -> bytes:
+    """Any other document of ours (labels) drawn the way certificates are: same WeasyPrint set-up and fonts."""
+    return _weasyprint().HTML(string=html, base_url=None).write_pdf(font_config=_font_config())
+
+
 def certificate_pdf(certificate, *, telemetry_columns: dict | None = None) -> bytes:
     """The PDF of `certificate` (a Certificate or a SignedCertificate). `telemetry_columns`: the run's, for the
     thermal chart of a payload older than schema 3."""

@@ -40,6 +40,17 @@ class EventKind(models.TextChoices):
     LISTING_WITHDRAWN = "listing_withdrawn", "withdrawn from a channel"
     SOLD = "sold", "sold"
     EDITED = "edited", "details edited"
+    REPAIRED = "repaired", "repaired"
+
+
+class RepairAction(models.TextChoices):
+    """What a repair bench did to a card (a repair record: the card goes back to test after it)."""
+
+    REPASTE = "repaste", "thermal paste renewed"
+    REPAD = "repad", "thermal pads replaced"
+    FAN = "fan_replaced", "fan replaced"
+    VBIOS = "vbios_reflashed", "stock VBIOS reflashed"
+    OTHER = "other", "other (described in the note)"
 
 
 REASON_REQUIRED_STATES = frozenset({UnitState.ON_HOLD, UnitState.SCRAPPED, UnitState.RETURNED, UnitState.REPAIR})

@@ -103,6 +103,14 @@ def edited(*, changes: dict[str, list]) -> EventFacts:
     return EventFacts(EventKind.EDITED, {"changes": dict(changes)})
 
 
+def repaired(*, actions: list[str], note: str = "") -> EventFacts:
+    """A repair record: what was done (RepairAction values, in the order given) and the technician's note."""
+    payload = {"actions": list(actions)}
+    if note:
+        payload["note"] = note
+    return EventFacts(EventKind.REPAIRED, payload)
+
+
 # One builder per kind, and every kind built (tests/inventory/test_events.py holds the two together).
 BUILDERS = {
     EventKind.RECEIVED: received, EventKind.TRANSITION: moved, EventKind.INSPECTED: inspected,
@@ -111,5 +119,5 @@ BUILDERS = {
     EventKind.GRADE_OVERRIDE: grade_overridden, EventKind.CERTIFICATE_ISSUED: certificate_issued,
     EventKind.CERTIFICATE_REVOKED: certificate_revoked, EventKind.CERTIFICATE_SUPERSEDED: certificate_superseded,
     EventKind.LISTING_PUBLISHED: listing_published, EventKind.LISTING_WITHDRAWN: listing_withdrawn,
-    EventKind.SOLD: sold, EventKind.EDITED: edited,
+    EventKind.SOLD: sold, EventKind.EDITED: edited, EventKind.REPAIRED: repaired,
 }

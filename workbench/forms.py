@@ -1,5 +1,6 @@
 from django import forms
 
+from inventory.choices import RepairAction
 from inventory.models import GpuModel, Lot
 from inventory.validators import LINE_TEXT
 
@@ -36,3 +37,25 @@ class IntakeForm(forms.Form):
     @staticmethod
     def recent_lots():
         return Lot.objects.order_by("-created_at", "-id").values_list("reference", flat=True)[:20]
+
+
+class MoveForm(forms.Form):
+    to_state = forms.CharField(max_length=16)
+    reason = forms.CharField(max_length=1000, required=False, validators=[LINE_TEXT])
+
+
+class RepairForm(forms.Form):
+    actions = forms.MultipleChoiceField(choices=RepairAction.choices, widget=forms.CheckboxSelectMultiple,
+                                        label="What was done")
+    note = forms.CharField(max_length=1000, required=False, label="Note",
+                           widget=forms.TextInput(attrs={"placeholder": "parts, readings, what \"other\" was"}))
+
+
+class QueueForm(forms.Form):
+    plan = forms.ChoiceField(choices=[])
+
+    def __init__(self, *args, **kwargs):
+        from testbench.plans import PLANS
+
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = [(name, name) for name in PLANS]

@@ -58,6 +58,7 @@ class UnitSheet:
     grade: object
     certificates: list
     listings: list
+    seat: object  # the bench slot the card is seated in, or None
 
 
 def unit_sheet(asset_tag: str) -> UnitSheet | None:
@@ -66,7 +67,7 @@ def unit_sheet(asset_tag: str) -> UnitSheet | None:
     from grading.models import Certificate, Grade
     from inventory.selectors import unit_detail_list
     from resale.models import Listing
-    from testbench.models import CheckResultRecord, TestRun
+    from testbench.models import BenchSlot, CheckResultRecord, TestRun
 
     unit = unit_detail_list().filter(asset_tag=(asset_tag or "").upper()).first()
     if unit is None:
@@ -78,4 +79,22 @@ def unit_sheet(asset_tag: str) -> UnitSheet | None:
         inspections=list(unit.inspections.all()), runs=runs,
         grade=Grade.objects.filter(unit=unit, is_current=True).first(),
         certificates=list(Certificate.objects.filter(unit=unit).order_by("-issued_at", "-id")),
-        listings=list(Listing.objects.filter(items__unit=unit).order_by("-created_at", "-id")))
+        listings=list(Listing.objects.filter(items__unit=unit).order_by("-created_at", "-id")),
+        seat=BenchSlot.objects.filter(unit=unit).select_related("bench").first())
+
+
+MOVE_WORDS = {"repair": "Send to repair", "on_hold": "Hold", "scrapped": "Scrap", "queued": "Queue for test",
+              "inspected": "Mark inspected", "received": "Back to received"}
+
+
+def moves_for(unit: Unit, user) -> list[tuple[str, str, bool]]:
+    """The moves this user may make on the card now, as (state, label, needs a reason): the lifecycle's, less those
+    a service makes, less those the user's role may not; leaving repair is the repair record's (its own form)."""
+    from inventory.choices import REASON_REQUIRED_STATES, UnitState
+    from inventory.roles import allowed_targets_for
+    from inventory.services import unit_moves_for
+
+    allowed = allowed_targets_for(user)
+    return [(state, MOVE_WORDS.get(state, f"Move to {UnitState(state).label.lower()}"),
+             state in REASON_REQUIRED_STATES) for state in unit_moves_for(unit)
+            if state in allowed and not (unit.state == UnitState.REPAIR and state == UnitState.QUEUED)]

@@ -7,5 +7,7 @@ urlpatterns = [
     path("", views.scan, name="scan"),
     path("batch/", views.batch, name="batch"),
     path("intake/", views.intake, name="intake"),
+    path("labels/", views.labels, name="labels"),
     path("unit/<str:asset_tag>/", views.unit_page, name="unit"),
+    path("unit/<str:asset_tag>/act/", views.unit_act, name="unit-act"),
 ]

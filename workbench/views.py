@@ -8,18 +8,23 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from inventory.choices import UnitState
 from inventory.errors import IntakeRejected
 from inventory.models import Unit
 from inventory.roles import allowed_targets_for
+from inventory.services import unit_repair_record, unit_transition
+from testbench.services import runs_queue
 
-from .forms import HoldForm, IntakeForm, LocateForm, ScanForm
-from .selectors import cards_for_code, unit_sheet
+from .forms import HoldForm, IntakeForm, LocateForm, MoveForm, QueueForm, RepairForm, ScanForm
+from .labels import labels_pdf
+from .selectors import cards_for_code, moves_for, unit_sheet
 from .services import batch_hold, batch_locate, card_intake
 
 BATCH_KEY = "workbench_batch"  # the scanned cards' ids, in the session
@@ -69,7 +74,53 @@ def unit_page(request, asset_tag: str):
     if sheet is None:
         return _page(request, "workbench/scan.html", {"searched": True, "code": asset_tag, "matches": []},
                      status=404)
-    return _page(request, "workbench/unit.html", {"sheet": sheet, "unit": sheet.unit})
+    can_change = request.user.has_perm("inventory.change_unit")
+    return _page(request, "workbench/unit.html", {
+        "sheet": sheet, "unit": sheet.unit, "moves": moves_for(sheet.unit, request.user) if can_change else [],
+        "repair_form": RepairForm() if can_change and sheet.unit.state == UnitState.REPAIR else None,
+        "queue_form": QueueForm() if sheet.seat and request.user.has_perm("testbench.add_testrun") else None})
+
+
+@bench_user
+@require_http_methods(["POST"])
+def unit_act(request, asset_tag: str):
+    """One action on the card from its page: a move (with its reason), a repair record, or a run queued where the
+    card is seated. Refusals come back as the page's message, in words."""
+    unit = Unit.objects.filter(asset_tag=asset_tag.upper()).first()
+    if unit is None:
+        return redirect("workbench:scan")
+    action = request.POST.get("action", "")
+    try:
+        if action == "move":
+            form = MoveForm(request.POST)
+            target = form.data.get("to_state", "")
+            if not request.user.has_perm("inventory.change_unit") or target not in allowed_targets_for(request.user):
+                raise PermissionDenied("your role may not move a card there")
+            if not form.is_valid():
+                raise InvalidInput(form.errors)
+            unit_transition(unit=unit, to_state=target, reason=form.cleaned_data["reason"], actor=request.user)
+            messages.success(request, f"{unit.asset_tag} is now {UnitState(target).label.lower()}")
+        elif action == "repaired":
+            if not request.user.has_perm("inventory.change_unit"):
+                raise PermissionDenied("your role may not record repairs")
+            form = RepairForm(request.POST)
+            unit_repair_record(unit=unit, actions=form.data.getlist("actions"), note=form.data.get("note", ""),
+                               actor=request.user)
+            messages.success(request, f"{unit.asset_tag} repaired and back in the test queue")
+        elif action == "queue":
+            if not request.user.has_perm("testbench.add_testrun"):
+                raise PermissionDenied("your role may not start test runs")
+            plan = request.POST.get("plan", "")
+            (run,) = runs_queue(units=[unit], plan=plan, actor=request.user)
+            messages.success(request, f"{plan} run queued for {unit.asset_tag} (run {run.pk})")
+        else:
+            messages.error(request, f"{action or '(none)'}: not an action here")
+    except DomainError as exc:
+        problems = getattr(exc, "errors", None) or {"": [str(exc)]}
+        for field, texts in problems.items():
+            for text in texts if isinstance(texts, list) else [texts]:
+                messages.error(request, f"{field}: {text}" if field and field != "__all__" else str(text))
+    return redirect("workbench:unit", asset_tag=unit.asset_tag)
 
 
 @bench_user
@@ -150,3 +201,30 @@ def intake(request):
                                                     "vendors": ("MSI", "ASUS", "Gigabyte", "EVGA", "Zotac",
                                                                 "Palit", "Sapphire", "PowerColor")},
                  status=400 if form.errors else 200)
+
+
+@bench_user
+@require_http_methods(["GET"])
+def labels(request):
+    """Labels as a PDF: ?unit=TAG (repeated), ?batch=1 (the scanned batch) or ?lot=REF; &profile=62x29|50x25|a4;
+    &kind=asset|certificate."""
+    cards = Unit.objects.select_related("gpu_model")
+    if request.GET.get("lot"):
+        units, name = list(cards.filter(lot__reference=request.GET["lot"]).order_by("asset_tag")), request.GET["lot"]
+    elif request.GET.get("batch"):
+        ids = request.session.get(BATCH_KEY, [])
+        found = {u.pk: u for u in cards.filter(pk__in=ids)}
+        units, name = [found[i] for i in ids if i in found], "batch"
+    else:
+        tags = [t.upper() for t in request.GET.getlist("unit")]
+        found = {u.asset_tag: u for u in cards.filter(asset_tag__in=tags)}
+        units, name = [found[t] for t in tags if t in found], "-".join(tags[:3])
+    profile, kind = request.GET.get("profile", "62x29"), request.GET.get("kind", "asset")
+    try:
+        pdf = labels_pdf(units, profile=profile, kind=kind)
+    except DomainError as exc:
+        text = "; ".join(f"{field}: {' '.join(problems)}" for field, problems in exc.errors.items())
+        return HttpResponse(text + "\n", status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="labels-{kind}-{profile}-{slugify(name)}.pdf"'
+    return response

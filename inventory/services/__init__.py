@@ -17,6 +17,7 @@ from .units import (
     unit_event_record,
     unit_moves_for,
     unit_record,
+    unit_repair_record,
     unit_stated_fields_check,
     unit_transition,
     unit_update,
@@ -43,6 +44,7 @@ __all__ = [
     "unit_moves_for",
     "unit_record",
     "unit_stated_fields_check",
+    "unit_repair_record",
     "unit_transition",
     "unit_update",
 ]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from core.errors import InvalidInput
 
 from .. import events
-from ..choices import REASON_REQUIRED_STATES, UnitState
+from ..choices import REASON_REQUIRED_STATES, RepairAction, UnitState
 from ..errors import IllegalTransition
 from ..events import EventFacts
 from ..lifecycle import (
@@ -26,6 +26,7 @@ from ..lifecycle import (
     movers_for,
 )
 from ..models import Unit, UnitEvent
+from ..validators import text_problem
 
 # Crockford's base32: no I, L, O, U, so a tag read off a label cannot be misread.
 _TAG_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -184,6 +185,34 @@ def unit_decide(*, unit: Unit, to_state: str | None, event: EventFacts, reason: 
                         event=event, mover=mover)
     else:
         unit_event_record(unit=unit, event=event, reason=reason, actor=actor, actor_label=actor_label, mover=mover)
+
+
+def unit_repair_record(*, unit: Unit, actions: list[str], note: str = "", actor=None, actor_label: str = "") -> Unit:
+    """A repair done: what was done (RepairAction values; "other" needs the note to say what), recorded as the event
+    that moves the card from repair back to the test queue, since a repaired card is graded only on a new run."""
+    actions = list(dict.fromkeys(actions or []))
+    note = (note or "").strip()
+    errors = {}
+    if not actions:
+        errors["actions"] = ["say what was done: " + ", ".join(RepairAction.values)]
+    elif unknown := [a for a in actions if a not in RepairAction.values]:
+        errors["actions"] = [f"{', '.join(map(repr, unknown))}: not a repair; repairs are: "
+                             f"{', '.join(RepairAction.values)}"]
+    if RepairAction.OTHER in actions and not note:
+        errors["note"] = ["describe the repair marked other"]
+    if problem := text_problem(note, multiline=True):
+        errors["note"] = [problem]
+    if errors:
+        raise InvalidInput(errors)
+    labels = ", ".join(RepairAction(a).label for a in actions)
+    with transaction.atomic():
+        locked = Unit.objects.select_for_update().get(pk=unit.pk)
+        if locked.state != UnitState.REPAIR:
+            raise InvalidInput({"unit": [f"{locked.asset_tag} is {locked.state}; a repair is recorded for a card "
+                                         "in repair"]})
+        return unit_transition(unit=locked, to_state=UnitState.QUEUED, actor=actor, actor_label=actor_label,
+                               reason=f"repaired: {labels}" + (f" ({note})" if note else ""),
+                               event=events.repaired(actions=actions, note=note))
 
 
 # Fields a person may edit after intake. Identity fields come from a bench; the cosmetic grade changes only

@@ -10,7 +10,9 @@ from .conftest import shot
 
 
 def scan(page, code: str) -> None:
-    """A barcode scanner: the code's keystrokes into whatever has focus, then Enter."""
+    """A barcode scanner: the code's keystrokes into whatever has focus, then Enter. Typed once the page has put
+    the focus in the scan box (a page still loading has not yet: a person waits for the screen too)."""
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_code'")
     page.keyboard.type(code)
     page.keyboard.press("Enter")
 
@@ -67,3 +69,26 @@ def test_intake_works_on_a_phone(open_page, technician, catalog):
     assert page.locator(".errorlist").count() >= 3
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     shot(page, "bench-intake-phone")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_card_goes_to_repair_and_back_to_test_with_a_repair_record(open_page, technician, make_units,
+                                                                             walk):
+    failed = walk(make_units(1, lot="REPAIR-1")[0], "failed", failing=True)
+    page = open_page(technician)
+    scan(page, failed.asset_tag)
+    page.wait_for_selector("h1 >> text=Failed")
+    reason = page.get_by_label("why (send to repair)")
+    reason.fill("fan does not spin")
+    reason.press("Enter")  # the keyboard alone
+    page.wait_for_selector("text=is now in repair")
+    assert focused_id(page) == "id_code"
+    page.get_by_label("fan replaced").check()
+    page.get_by_label("thermal pads replaced").check()
+    page.fill("#id_note", "pads 1.5 mm")
+    page.click("button:has-text('Repaired: back to test')")
+    page.wait_for_selector("text=repaired and back in the test queue")
+    shot(page, "bench-unit-repaired")
+    timeline = page.inner_text("table:below(h2:has-text('Timeline'))")
+    assert "thermal pads replaced, fan replaced (pads 1.5 mm)" in timeline  # in the form's order
+    assert Unit.objects.get(pk=failed.pk).state == "queued"

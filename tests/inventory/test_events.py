@@ -31,6 +31,7 @@ def test_every_kind_has_one_builder_and_it_builds_that_kind():
         EventKind.LISTING_PUBLISHED: {"listing_id": 1, "channel": "ebay"},
         EventKind.LISTING_WITHDRAWN: {"listing_id": 1, "channel": "ebay"},
         EventKind.SOLD: {"listing_id": 1, "channel": "ebay", "price": "199.00", "currency": "EUR"},
+        EventKind.REPAIRED: {"actions": ["repaste"], "note": "old paste dry"},
     }
     for kind, builder in events.BUILDERS.items():
         assert builder(**samples[kind]).kind == kind

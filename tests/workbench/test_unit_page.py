@@ -1,0 +1,71 @@
+"""A card's page at the bench: the moves the role allows, each with its reason where the lifecycle wants one; a
+repair record that sends a card from repair back to the test queue; a run started where the card is seated."""
+
+import pytest
+from django.test import Client
+
+from core.errors import InvalidInput
+from inventory.choices import EventKind, UnitState
+from inventory.models import Unit
+from inventory.services import unit_repair_record
+from testbench.models import Bench, BenchSlot, TestRun
+from testbench.services import slot_seat
+
+
+def signed_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def act(client, unit, **data):
+    return client.post(f"/bench/unit/{unit.asset_tag}/act/", data, follow=True).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_failed_card_goes_to_repair_with_a_reason_and_back_to_test_with_a_record(make_units, walk, technician):
+    failed = walk(make_units(1, lot="UP-1")[0], "failed", failing=True)
+    client = signed_in(technician)
+    page = client.get(f"/bench/unit/{failed.asset_tag}/").content.decode()
+    assert "Send to repair" in page and "Scrap" in page and 'value="graded"' not in page  # grading moves it there
+    assert "reason: a reason is required" in act(client, failed, action="move", to_state="repair", reason="")
+    assert "is now in repair" in act(client, failed, action="move", to_state="repair", reason="fan does not spin")
+    page = client.get(f"/bench/unit/{failed.asset_tag}/").content.decode()
+    assert "Repair record" in page and "Queue for test" not in page  # leaving repair is the record's
+    assert "describe the repair marked other" in act(client, failed, action="repaired", actions=["other"])
+    done = act(client, failed, action="repaired", actions=["fan_replaced", "repaste"], note="fan from donor card")
+    assert "repaired and back in the test queue" in done
+    unit = Unit.objects.get(pk=failed.pk)
+    event = unit.events.latest("id")
+    assert unit.state == UnitState.QUEUED and event.kind == EventKind.REPAIRED
+    assert event.payload == {"actions": ["fan_replaced", "repaste"], "note": "fan from donor card"}
+    assert "fan replaced, thermal paste renewed (fan from donor card)" in event.reason
+
+
+@pytest.mark.django_db
+def test_a_repair_record_is_refused_for_a_card_not_in_repair_or_without_what_was_done(make_units):
+    (unit,) = make_units(1, lot="UP-2")
+    with pytest.raises(InvalidInput, match="a repair is recorded for a card in repair"):
+        unit_repair_record(unit=unit, actions=["repad"])
+    with pytest.raises(InvalidInput, match="say what was done"):
+        unit_repair_record(unit=unit, actions=[])
+    with pytest.raises(InvalidInput, match="'glue': not a repair"):
+        unit_repair_record(unit=unit, actions=["glue"])
+
+
+@pytest.mark.django_db
+def test_a_seated_card_starts_a_run_from_its_page_and_roles_limit_the_moves(make_units, technician, reseller):
+    (unit,) = make_units(1, lot="UP-3")
+    bench = Bench.objects.create(name="bench-ui", simulated=True)
+    slot = BenchSlot.objects.create(bench=bench, index=0, device={"profiles": ["healthy"]})
+    slot_seat(slot=slot, unit=unit)
+    client = signed_in(technician)
+    page = client.get(f"/bench/unit/{unit.asset_tag}/").content.decode()
+    assert "Seated in <b>bench-ui</b>, slot 0" in page and "Start the test" in page
+    assert "run queued for" in act(client, unit, action="queue", plan="quick")
+    assert TestRun.objects.filter(unit=unit, plan="quick").exists()
+    assert "plan: unknown plan" in act(client, unit, action="queue", plan="forever")
+    reseller_page = signed_in(reseller).get(f"/bench/unit/{unit.asset_tag}/").content.decode()
+    assert "Start the test" not in reseller_page and "Mark inspected" not in reseller_page
+    assert signed_in(reseller).post(f"/bench/unit/{unit.asset_tag}/act/",
+                                    {"action": "move", "to_state": "scrapped", "reason": "x"}).status_code == 403
