@@ -98,3 +98,69 @@ def moves_for(unit: Unit, user) -> list[tuple[str, str, bool]]:
     return [(state, MOVE_WORDS.get(state, f"Move to {UnitState(state).label.lower()}"),
              state in REASON_REQUIRED_STATES) for state in unit_moves_for(unit)
             if state in allowed and not (unit.state == UnitState.REPAIR and state == UnitState.QUEUED)]
+
+
+@dataclass(frozen=True)
+class SlotView:
+    slot: object
+    label: str  # what the host calls the device (its NVML name, or sim0, gpu1)
+    unit: Unit | None
+    run: object  # the slot's queued or running run, or None
+    eta_s: float | None
+    stale: bool  # running, but silent longer than REFURB_RUN_STALE_AFTER_S
+    telemetry: dict
+    throttle: list
+
+
+def _clock_limits(telemetry: dict, throttle_names) -> list[str]:
+    """What holds the clocks down, by name: the bench sends names ("throttle"), an older one the NVML mask. Idle is
+    left out: between checks a card idles, which limits nothing."""
+    names = telemetry.get("throttle")
+    if names is None and isinstance(telemetry.get("throttle_reasons"), int):
+        names = throttle_names(telemetry["throttle_reasons"])
+    return [name for name in names or [] if name != "gpu_idle"]
+
+
+@dataclass(frozen=True)
+class BenchView:
+    bench: object
+    online: bool  # heard from within three heartbeats, or (embedded: no broker) its runs execute in this server
+    slots: list
+
+
+def board() -> list[BenchView]:
+    """Every bench host and slot: the seated card and its queued or running run with progress, ETA, the last
+    telemetry and throttle reasons; offline hosts and stale runs marked. Four queries, however many benches."""
+    from django.conf import settings
+    from django.db.models import Prefetch
+    from django.utils import timezone
+
+    from testbench.choices import RunState
+    from testbench.hardware.base import throttle_names
+    from testbench.models import Bench, BenchSlot, TestRun
+
+    now = timezone.now()
+    benches = list(Bench.objects.order_by("name").prefetch_related(
+        Prefetch("slots", BenchSlot.objects.select_related("unit__gpu_model").order_by("index"))))
+    active = {run.slot_id: run for run in TestRun.objects.filter(
+        slot__bench__in=benches, state__in=(RunState.QUEUED, RunState.RUNNING)).order_by("created_at")}
+    views = []
+    for bench in benches:
+        online = settings.REFURB_EMBEDDED or bool(bench.last_seen_at) and (
+            now - bench.last_seen_at).total_seconds() < 3 * settings.REFURB_BENCH_HEARTBEAT_S
+        slots = []
+        for slot in bench.slots.all():
+            run = active.get(slot.pk)
+            progress = (run.progress or {}) if run else {}
+            fraction = progress.get("fraction") or 0.0
+            eta = None
+            if run and run.state == RunState.RUNNING and run.started_at and fraction >= 0.02:
+                eta = round((now - run.started_at).total_seconds() * (1 - fraction) / fraction)
+            stale = bool(run and run.state == RunState.RUNNING and run.heartbeat_at and (
+                now - run.heartbeat_at).total_seconds() > settings.REFURB_RUN_STALE_AFTER_S)
+            telemetry = progress.get("telemetry") or {}
+            label = slot.name or (slot.device or {}).get("label", "")
+            slots.append(SlotView(slot=slot, label=label, unit=slot.unit, run=run, eta_s=eta, stale=stale,
+                                  telemetry=telemetry, throttle=_clock_limits(telemetry, throttle_names)))
+        views.append(BenchView(bench=bench, online=online, slots=slots))
+    return views

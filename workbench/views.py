@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -20,11 +21,13 @@ from inventory.errors import IntakeRejected
 from inventory.models import Unit
 from inventory.roles import allowed_targets_for
 from inventory.services import unit_repair_record, unit_transition
-from testbench.services import runs_queue
+from testbench.models import BenchSlot, TestRun
+from testbench.plans import PLANS
+from testbench.services import run_cancel_request, runs_queue
 
 from .forms import HoldForm, IntakeForm, LocateForm, MoveForm, QueueForm, RepairForm, ScanForm
 from .labels import labels_pdf
-from .selectors import cards_for_code, moves_for, unit_sheet
+from .selectors import board, cards_for_code, moves_for, unit_sheet
 from .services import batch_hold, batch_locate, card_intake
 
 BATCH_KEY = "workbench_batch"  # the scanned cards' ids, in the session
@@ -228,3 +231,49 @@ def labels(request):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="labels-{kind}-{profile}-{slugify(name)}.pdf"'
     return response
+
+
+@bench_user
+@require_http_methods(["GET"])
+def board_page(request):
+    """Every bench and slot with the live progress of its run. ?fragment=1: the slots alone, which the page fetches
+    every two seconds to redraw them without reloading."""
+    context = {"benches": board(), "plans": list(PLANS), "embedded": settings.REFURB_EMBEDDED,
+               "can_run": request.user.has_perm("testbench.add_testrun"),
+               "can_cancel": request.user.has_perm("testbench.change_testrun")}
+    if request.GET.get("fragment"):
+        return render(request, "workbench/board_slots.html", context)
+    return _page(request, "workbench/board.html", context)
+
+
+@bench_user
+@require_http_methods(["POST"])
+def board_act(request):
+    """Start a run on a slot's card, or cancel a slot's run; back to the board with the outcome in words."""
+    action = request.POST.get("action", "")
+    try:
+        if action == "start":
+            if not request.user.has_perm("testbench.add_testrun"):
+                raise PermissionDenied("your role may not start test runs")
+            slot = BenchSlot.objects.select_related("unit", "bench").filter(pk=request.POST.get("slot") or 0).first()
+            if slot is None or slot.unit is None:
+                raise InvalidInput({"slot": ["no card is seated there"]})
+            plan = request.POST.get("plan", "quick")
+            runs_queue(units=[slot.unit], plan=plan, actor=request.user)
+            messages.success(request, f"{plan} run started for {slot.unit.asset_tag} on {slot}")
+        elif action == "cancel":
+            if not request.user.has_perm("testbench.change_testrun"):
+                raise PermissionDenied("your role may not cancel test runs")
+            run = TestRun.objects.select_related("unit").filter(pk=request.POST.get("run") or 0).first()
+            if run is None:
+                raise InvalidInput({"run": ["no such run"]})
+            run_cancel_request(run=run, reason=f"cancelled on the bench board by {request.user.get_username()}",
+                               actor=request.user)
+            messages.success(request, f"run {run.pk} of {run.unit.asset_tag}: cancel asked")
+        else:
+            messages.error(request, f"{action or '(none)'}: not an action here")
+    except DomainError as exc:
+        for field, texts in (getattr(exc, "errors", None) or {"": [str(exc)]}).items():
+            for text in texts:
+                messages.error(request, f"{field}: {text}" if field else str(text))
+    return redirect("workbench:board")

@@ -92,3 +92,41 @@ def test_a_failed_card_goes_to_repair_and_back_to_test_with_a_repair_record(open
     timeline = page.inner_text("table:below(h2:has-text('Timeline'))")
     assert "thermal pads replaced, fan replaced (pads 1.5 mm)" in timeline  # in the form's order
     assert Unit.objects.get(pk=failed.pk).state == "queued"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_started_on_the_board_is_watched_to_its_end_without_reloading(open_page, technician, make_units,
+                                                                          settings):
+    from testbench.models import Bench, BenchSlot
+    from testbench.plans import SIM_TIME_FACTOR
+
+    (card,) = make_units(1, lot="BOARD-1")
+    bench = Bench.objects.create(name="bench-sim-7", simulated=True)
+    BenchSlot.objects.create(bench=bench, index=0, unit=card, device={
+        "kind": "simulated", "index": 0, "slug": "geforce-rtx-3080", "seed": 7, "profiles": ["healthy"],
+        "memory_bytes": 32 * 2**20, "time_scale": SIM_TIME_FACTOR, "serial": card.serial, "uuid": ""})
+    # The standard plan (some eight seconds on a simulated card; the quick one ends within one redraw of the board)
+    # and a heartbeat a second, so that the board has progress to draw on the way.
+    settings.REFURB_RUN_HEARTBEAT_S = 1
+    page = open_page(technician, next_path="/bench/board/")
+    page.select_option("article.slot select[name=plan]", "standard")
+    page.click("article.slot >> button:has-text('Start')")
+    page.wait_for_selector("text=standard run started")
+    # What the live view draws, frame by frame, kept by the page itself (no reload may happen: it would lose it).
+    page.evaluate("""window.frames_seen = [];
+        new MutationObserver(() => { const phase = document.querySelector('article.slot .phase');
+            const pct = document.querySelector('article.slot .pct');
+            window.frames_seen.push([phase ? phase.innerText : '', pct ? parseInt(pct.innerText) : null]); })
+        .observe(document.getElementById('board'), {childList: true, subtree: true});""")
+    page.wait_for_function("(document.querySelector('article.slot .pct') || {innerText: '0'}).innerText"
+                           ".match(/^([1-9]|[1-9][0-9]) %/) !== null", timeout=60_000)  # on its way
+    shot(page, "bench-board-running")
+    page.wait_for_selector("article.slot p.idle-slot", timeout=120_000)  # the run ended: the slot is free again
+    frames = page.evaluate("window.frames_seen")
+    running = [pct for phase, pct in frames if "running" in phase and pct is not None]
+    assert running == sorted(running) and any(0 < pct < 100 for pct in running), frames  # on its way, forwards
+    assert "live ·" in page.inner_text("#live-status")
+    card.refresh_from_db()
+    run = card.test_runs.get()
+    assert card.state in ("tested", "graded", "certified"), (card.state, run.state, run.end_reason)
+    shot(page, "bench-board-done")
