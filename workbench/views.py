@@ -152,6 +152,20 @@ def batch(request):
             ids = [i for i in ids if str(i) != request.POST.get("unit", "")]
         elif action == "clear":
             ids = []
+        elif action == "queue":
+            if not request.user.has_perm("testbench.add_testrun"):
+                raise PermissionDenied("your role may not start test runs")
+            units = list(Unit.objects.filter(pk__in=ids))
+            plan = request.POST.get("plan", "quick")
+            try:
+                if not units:
+                    raise InvalidInput({"units": ["the batch is empty: scan the cards first"]})
+                runs_queue(units=units, plan=plan, actor=request.user)
+                messages.success(request, f"{plan} runs queued for {len(units)} cards")
+                ids = []
+            except DomainError as exc:
+                for problem in [p for problems in exc.errors.values() for p in problems]:
+                    messages.error(request, problem)
         elif action in ("hold", "locate"):
             if not request.user.has_perm("inventory.change_unit") or (
                     action == "hold" and UnitState.ON_HOLD not in allowed_targets_for(request.user)):
@@ -176,7 +190,8 @@ def batch(request):
             return redirect("workbench:batch")
     units = {u.pk: u for u in Unit.objects.filter(pk__in=ids).select_related("gpu_model")}
     return _page(request, "workbench/batch.html", {"units": [units[i] for i in ids if i in units],
-                                                   "hold_form": hold_form, "locate_form": locate_form},
+                                                   "hold_form": hold_form, "locate_form": locate_form,
+                                                   "plans": list(PLANS)},
                  status=400 if (hold_form.errors or locate_form.errors) else 200)
 
 

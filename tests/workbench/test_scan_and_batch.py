@@ -105,3 +105,21 @@ def test_the_screens_are_for_signed_in_staff_who_see_cards(cards, nobody, resell
     assert Client().get("/bench/")["Location"].startswith("/admin/login/?next=/bench/")
     assert signed_in(nobody).get("/bench/").status_code == 403
     assert signed_in(reseller).get("/bench/intake/").status_code == 403  # resellers do not take cards in
+
+
+@pytest.mark.django_db
+def test_a_batch_queues_runs_where_its_cards_are_seated_or_none(cards, technician):
+    from testbench.models import Bench, BenchSlot, TestRun
+    from testbench.services import slot_seat
+
+    bench = Bench.objects.create(name="bench-batch", simulated=True)
+    for index, card in enumerate(cards[:2]):
+        slot_seat(slot=BenchSlot.objects.create(bench=bench, index=index), unit=card)
+    client = signed_in(technician)
+    for card in cards:
+        client.post("/bench/batch/", {"action": "add", "code": card.asset_tag})
+    refused = client.post("/bench/batch/", {"action": "queue", "plan": "quick"}, follow=True).content.decode()
+    assert f"{cards[2].asset_tag} is not seated in a bench slot" in refused and not TestRun.objects.exists()
+    client.post("/bench/batch/", {"action": "remove", "unit": cards[2].pk})
+    done = client.post("/bench/batch/", {"action": "queue", "plan": "quick"}, follow=True).content.decode()
+    assert "quick runs queued for 2 cards" in done and TestRun.objects.filter(plan="quick").count() == 2
