@@ -59,3 +59,21 @@ class QueueForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["plan"].choices = [(name, name) for name in PLANS]
+
+
+class ReturnForm(forms.Form):
+    serial = forms.CharField(max_length=64, label="Scan the returned card's serial",
+                             widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    order = forms.IntegerField(required=False, min_value=1, label="Order number",
+                               help_text="From the return slip; without it, the order that sold this serial")
+    reason = forms.ChoiceField(choices=[])
+    refund = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2, initial=0)
+    cost = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2, initial=0,
+                              label="Return's cost", help_text="Shipping back, handling: lands on the lot's books")
+    notes = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        from resale.models import ReturnReason
+
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = ReturnReason.choices

@@ -164,3 +164,14 @@ def board() -> list[BenchView]:
                                   telemetry=telemetry, throttle=_clock_limits(telemetry, throttle_names)))
         views.append(BenchView(bench=bench, online=online, slots=slots))
     return views
+
+
+def order_for_returned_serial(serial: str):
+    """The order that sold the card with this serial (as scanned: read as intake stores serials), the newest if the
+    card sold more than once; None if none did."""
+    from resale.models import OrderLine
+
+    key = serial_lookup_key(serial)
+    line = (OrderLine.objects.filter(serial_at_sale=key).select_related("order").order_by("-order__sold_at", "-id")
+            .first()) if key else None
+    return line.order if line else None

@@ -9,6 +9,7 @@ urlpatterns = [
     path("board/", views.board_page, name="board"),
     path("board/act/", views.board_act, name="board-act"),
     path("intake/", views.intake, name="intake"),
+    path("returns/", views.returns, name="returns"),
     path("labels/", views.labels, name="labels"),
     path("unit/<str:asset_tag>/", views.unit_page, name="unit"),
     path("unit/<str:asset_tag>/act/", views.unit_act, name="unit-act"),

@@ -21,13 +21,15 @@ from inventory.errors import IntakeRejected
 from inventory.models import Unit
 from inventory.roles import allowed_targets_for
 from inventory.services import unit_repair_record, unit_transition
+from resale.models import Order
+from resale.services import return_receive
 from testbench.models import BenchSlot, TestRun
 from testbench.plans import PLANS
 from testbench.services import run_cancel_request, runs_queue
 
-from .forms import HoldForm, IntakeForm, LocateForm, MoveForm, QueueForm, RepairForm, ScanForm
+from .forms import HoldForm, IntakeForm, LocateForm, MoveForm, QueueForm, RepairForm, ReturnForm, ScanForm
 from .labels import labels_pdf
-from .selectors import board, cards_for_code, moves_for, unit_sheet
+from .selectors import board, cards_for_code, moves_for, order_for_returned_serial, unit_sheet
 from .services import batch_hold, batch_locate, card_intake
 
 BATCH_KEY = "workbench_batch"  # the scanned cards' ids, in the session
@@ -292,3 +294,36 @@ def board_act(request):
             for text in texts:
                 messages.error(request, f"{field}: {text}" if field else str(text))
     return redirect("workbench:board")
+
+
+@bench_user
+@require_http_methods(["GET", "POST"])
+def returns(request):
+    """A card sent back: scan its serial (and type the order number from the slip, if there is one); it is taken
+    back only if it is the card that left in that order, within its window (resale.services.return_receive)."""
+    if not request.user.has_perm("resale.add_cardreturn"):
+        raise PermissionDenied("taking returns back is for resellers")
+    form = ReturnForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        order = (Order.objects.filter(pk=data["order"]).first() if data["order"]
+                 else order_for_returned_serial(data["serial"]))
+        if order is None:
+            form.add_error("order" if data["order"] else "serial",
+                           f"no order {data['order']}" if data["order"] else
+                           f"no card with serial {data['serial']} was sold: type the order number from the slip")
+        else:
+            try:
+                taken = return_receive(order=order, scanned_serial=data["serial"], reason=data["reason"],
+                                       refund=data["refund"] or 0, cost=data["cost"] or 0, notes=data["notes"],
+                                       actor=request.user)
+            except DomainError as exc:
+                for field, problems in (getattr(exc, "errors", None) or {"__all__": [str(exc)]}).items():
+                    form.add_error({"scanned_serial": "serial"}.get(field, field) if field in (
+                        "scanned_serial", "reason", "refund", "cost", "notes", "order") else None, problems)
+            else:
+                unit = taken.line.unit
+                messages.success(request, f"{unit.asset_tag} taken back from order {order.pk}: it goes to "
+                                           "inspection and tests again")
+                return redirect("workbench:unit", asset_tag=unit.asset_tag)
+    return _page(request, "workbench/returns.html", {"form": form}, status=400 if form.errors else 200)
