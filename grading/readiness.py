@@ -53,3 +53,9 @@ def ai_readiness(*, reference, performance: dict | None, identity: dict | None, 
         "tensor_cores": tensor_cores,
         "note": "decode rates are bandwidth-bound estimates (bandwidth ÷ model bytes, one stream), not measurements",
     }
+
+
+def decode_rates(ai: dict | None) -> list[tuple[str, float]]:
+    """The AI block's decode estimates in words: [("7B at INT8", 55.8), …] for the models that fit."""
+    rates = (ai or {}).get("decode_tokens_per_s_estimate") or {}
+    return [(f"{key.split('_')[0]} at {key.split('_')[-1].upper()}", value) for key, value in rates.items() if value]

@@ -12,7 +12,11 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
+from inventory.choices import COSMETIC_GRADE_DEFINITIONS
+
 from .keys import keyring, keys_document
+from .models import FunctionalGrade
+from .readiness import decode_rates
 from .services import certificate_by_public_id, certificates_for_serial, verify_url
 from .throttles import VerifyRateThrottle
 from .verification import verification_report
@@ -85,7 +89,12 @@ def verify_page(request, public_id: str):
     if certificate is None:
         return _not_found(request)
     report = verification_report(certificate, keyring(needs=certificate.key_id), public_url=verify_url)
-    response = render(request, "grading/verify.html", _public({"r": report, "has_pdf": bool(certificate.pdf)}))
+    # What fits for AI, from the signed payload (shown only when its signature holds, as every other fact).
+    ai = (certificate.payload or {}).get("ai_readiness") if report["signature"]["valid"] else None
+    response = render(request, "grading/verify.html", _public({
+        "r": report, "has_pdf": bool(certificate.pdf), "ai": ai, "decode": decode_rates(ai),
+        "functional_scale": FunctionalGrade.choices, "cosmetic_scale": COSMETIC_GRADE_DEFINITIONS.items(),
+        "contact": settings.REFURB_ISSUER_CONTACT, "warranty": settings.REFURB_WARRANTY_TERMS}))
     response["Cache-Control"] = "no-cache"  # a revocation shows at once
     return response
 

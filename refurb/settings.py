@@ -297,6 +297,9 @@ REFURB_SLOT_RETRY_S = env_int("REFURB_SLOT_RETRY_S", 5)  # a run whose slot is b
 REFURB_SIGNING_KEY = env_str("REFURB_SIGNING_KEY")
 REFURB_SIGNING_KEY_FILE = Path(env_str("REFURB_SIGNING_KEY_FILE") or VAR_DIR / "keys" / "certificate-signing.pem")
 REFURB_ISSUER = env_str("REFURB_ISSUER", "refurb")
+# Shown to buyers on every certificate's page: how to reach the seller, and the warranty terms (empty: not shown).
+REFURB_ISSUER_CONTACT = env_str("REFURB_ISSUER_CONTACT", "")
+REFURB_WARRANTY_TERMS = env_str("REFURB_WARRANTY_TERMS", "")
 # What the public home page says this seller does.
 REFURB_SELLER_ABOUT = env_str(
     "REFURB_SELLER_ABOUT",

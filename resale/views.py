@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 
 from grading.charts import thermal_chart
 from grading.pdf import thermal_columns
+from grading.readiness import decode_rates
 
 from .charts import margin_chart, yield_chart
 from .choices import ListingStatus
@@ -42,12 +43,6 @@ def store(request):
         "grade_words": GRADE_WORDS, "fits": FITS}), status=status)
 
 
-def _decode_rates(ai: dict | None) -> list[tuple[str, float]]:
-    """("7B at INT8", 55.8), … for the estimates that fit."""
-    rates = (ai or {}).get("decode_tokens_per_s_estimate") or {}
-    return [(f"{key.split('_')[0]} at {key.split('_')[-1].upper()}", value) for key, value in rates.items() if value]
-
-
 @require_safe
 def store_item(request, listing_id: int):
     listing, cards = store_listing(listing_id)
@@ -61,7 +56,7 @@ def store_item(request, listing_id: int):
         "listing": listing, "cards": cards, "model": listing.gpu_model, "ai": cards[0]["payload"].get(
             "ai_readiness") if cards else {}, "sold": listing.status == ListingStatus.SOLD,
         "spread": f"{float(listing.matched_set.spread):.1%}" if listing.matched_set_id else "",
-        "decode": _decode_rates(cards[0]["payload"].get("ai_readiness") if cards else None)}),
+        "decode": decode_rates(cards[0]["payload"].get("ai_readiness") if cards else None)}),
         status=200 if listing.status == ListingStatus.ACTIVE else 410)
 
 

@@ -1,5 +1,6 @@
 """Filters for certificate pages and PDFs."""
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django import template
@@ -33,3 +34,13 @@ def keys_url(verify_url: str) -> str:
 def condition(value) -> str:
     """A channel's condition with its id ("Seller refurbished (2500)"), or the name alone on an older grade."""
     return condition_label(value)
+
+
+@register.filter
+def in_words(value) -> str:
+    """An ISO 8601 UTC time as a buyer reads it: "3 Dec 2026, 05:40 UTC" (the text as given if it is not one)."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return str(value or "")
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
