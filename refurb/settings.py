@@ -299,6 +299,9 @@ REFURB_SIGNING_KEY_FILE = Path(env_str("REFURB_SIGNING_KEY_FILE") or VAR_DIR / "
 REFURB_ISSUER = env_str("REFURB_ISSUER", "refurb")
 # Shown to buyers on every certificate's page: how to reach the seller, and the warranty terms (empty: not shown).
 REFURB_ISSUER_CONTACT = env_str("REFURB_ISSUER_CONTACT", "")
+# An inspection photo from a phone: refused above this size, stored scaled down to this many pixels on its long side.
+REFURB_PHOTO_MAX_BYTES = env_int("REFURB_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+REFURB_PHOTO_MAX_PX = env_int("REFURB_PHOTO_MAX_PX", 1600)
 REFURB_WARRANTY_TERMS = env_str("REFURB_WARRANTY_TERMS", "")
 # What the public home page says this seller does.
 REFURB_SELLER_ABOUT = env_str(

@@ -1,6 +1,6 @@
 from django import forms
 
-from inventory.choices import RepairAction
+from inventory.choices import COSMETIC_GRADE_DEFINITIONS, CosmeticGrade, FanCondition, RepairAction, ThermalMaterial
 from inventory.models import GpuModel, Lot
 from inventory.validators import LINE_TEXT
 
@@ -77,3 +77,47 @@ class ReturnForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["reason"].choices = ReturnReason.choices
+
+
+class PhotosInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Several photos at once, each made fit to keep (workbench.photos), or each refused by name."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", PhotosInput(attrs={"accept": "image/*", "capture": "environment",
+                                                       "multiple": True}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        from .photos import photo_prepared
+
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if len(files) > 20:
+            raise forms.ValidationError(f"{len(files)} photos: at most 20 an inspection")
+        prepared, problems = [], []
+        for upload in files:
+            try:
+                prepared.append(photo_prepared(super().clean(upload, initial)))
+            except forms.ValidationError as exc:
+                problems.extend(exc.messages)
+        if problems:
+            raise forms.ValidationError(problems)
+        return prepared
+
+
+class InspectionForm(forms.Form):
+    cosmetic_grade = forms.ChoiceField(widget=forms.RadioSelect, label="Cosmetic grade", choices=[
+        (grade.value, f"{grade.value}: {COSMETIC_GRADE_DEFINITIONS[grade]}") for grade in CosmeticGrade])
+    fan_condition = forms.ChoiceField(choices=FanCondition.choices, widget=forms.RadioSelect, label="Fans")
+    thermal_pads = forms.ChoiceField(choices=ThermalMaterial.choices, initial=ThermalMaterial.ORIGINAL,
+                                     widget=forms.RadioSelect)
+    thermal_paste = forms.ChoiceField(choices=ThermalMaterial.choices, initial=ThermalMaterial.ORIGINAL,
+                                      widget=forms.RadioSelect)
+    pcie_connector_damage = forms.BooleanField(required=False, label="PCIe connector damaged")
+    bracket_present = forms.BooleanField(required=False, initial=True, label="Bracket present")
+    missing_parts = forms.CharField(required=False, max_length=1000, help_text="e.g. backplate screws, one fan blade")
+    notes = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+    photos = PhotosField(required=False, label="Photos", help_text="From the phone's camera; several at once")

@@ -13,4 +13,5 @@ urlpatterns = [
     path("labels/", views.labels, name="labels"),
     path("unit/<str:asset_tag>/", views.unit_page, name="unit"),
     path("unit/<str:asset_tag>/act/", views.unit_act, name="unit-act"),
+    path("unit/<str:asset_tag>/inspect/", views.inspect, name="inspect"),
 ]

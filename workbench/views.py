@@ -20,14 +20,24 @@ from inventory.choices import UnitState
 from inventory.errors import IntakeRejected
 from inventory.models import Unit
 from inventory.roles import allowed_targets_for
-from inventory.services import unit_repair_record, unit_transition
+from inventory.services import inspection_record, unit_repair_record, unit_transition
 from resale.models import Order
 from resale.services import return_receive
 from testbench.models import BenchSlot, TestRun
 from testbench.plans import PLANS
 from testbench.services import run_cancel_request, runs_queue
 
-from .forms import HoldForm, IntakeForm, LocateForm, MoveForm, QueueForm, RepairForm, ReturnForm, ScanForm
+from .forms import (
+    HoldForm,
+    InspectionForm,
+    IntakeForm,
+    LocateForm,
+    MoveForm,
+    QueueForm,
+    RepairForm,
+    ReturnForm,
+    ScanForm,
+)
 from .labels import labels_pdf
 from .selectors import board, cards_for_code, moves_for, order_for_returned_serial, unit_sheet
 from .services import batch_hold, batch_locate, card_intake
@@ -327,3 +337,28 @@ def returns(request):
                                            "inspection and tests again")
                 return redirect("workbench:unit", asset_tag=unit.asset_tag)
     return _page(request, "workbench/returns.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@bench_user
+@require_http_methods(["GET", "POST"])
+def inspect(request, asset_tag: str):
+    """The inspection checklist for one card, with photos from a phone's camera (inventory.services.inspection_record:
+    the cosmetic grade set, a received, returned or repaired card moved to inspected, all in one transaction)."""
+    unit = Unit.objects.select_related("gpu_model").filter(asset_tag=asset_tag.upper()).first()
+    if unit is None:
+        return redirect("workbench:scan")
+    if not request.user.has_perm("inventory.add_inspection"):
+        raise PermissionDenied("inspections are for technicians")
+    form = InspectionForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                inspection_record(unit=unit, actor=request.user, photos=data.pop("photos"), **data)
+            except DomainError as exc:
+                for field, problems in (getattr(exc, "errors", None) or {"__all__": [str(exc)]}).items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                messages.success(request, f"{unit.asset_tag} inspected: cosmetic {data['cosmetic_grade']}")
+                return redirect("workbench:unit", asset_tag=unit.asset_tag)
+    return _page(request, "workbench/inspect.html", {"form": form, "unit": unit}, status=400 if form.errors else 200)
