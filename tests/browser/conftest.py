@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make there are synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PASSWORD = "bench-pass-4821"  # noqa: S105 (a test user's, on a test database)
 
@@ -27,8 +24,12 @@ def chromium_path() -> str | None:
     return os.environ.get("REFURB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
+    """Chromium for one test. Started after the test's database fixtures and stopped before their teardown: while
+    it runs, Playwright's sync API keeps an event loop in this thread, and Django refuses ORM calls from such a
+    thread unless told that they are synchronous (DJANGO_ALLOW_ASYNC_UNSAFE, set for this test alone, so that no
+    process the suite starts later inherits it)."""
     path = chromium_path()
     if path is None:
         message = "Chromium is not installed: apt-get install chromium fonts-dejavu-core (or set REFURB_CHROMIUM)"
@@ -37,6 +38,7 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
         yield launched
