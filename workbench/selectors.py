@@ -72,7 +72,7 @@ def unit_sheet(asset_tag: str) -> UnitSheet | None:
     unit = unit_detail_list().filter(asset_tag=(asset_tag or "").upper()).first()
     if unit is None:
         return None
-    runs = list(TestRun.objects.filter(unit=unit).select_related("bench").order_by("-created_at", "-id")
+    runs = list(TestRun.objects.filter(unit=unit).select_related("bench", "telemetry").order_by("-created_at", "-id")
                 .prefetch_related(Prefetch("results", CheckResultRecord.objects.order_by("position"))))
     return UnitSheet(
         unit=unit, events=sorted(unit.events.all(), key=lambda e: (e.created_at, e.pk), reverse=True),

@@ -69,3 +69,22 @@ def test_a_seated_card_starts_a_run_from_its_page_and_roles_limit_the_moves(make
     assert "Start the test" not in reseller_page and "Mark inspected" not in reseller_page
     assert signed_in(reseller).post(f"/bench/unit/{unit.asset_tag}/act/",
                                     {"action": "move", "to_state": "scrapped", "reason": "x"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_page_shows_where_the_memory_failed_and_the_sensors_over_the_run(make_units, walk, technician):
+    from testbench.models import CheckResultRecord, RunTelemetry
+
+    failed = walk(make_units(1, lot="UP-4")[0], "failed", failing=True)
+    vram = CheckResultRecord.objects.get(run__unit=failed, name="vram")
+    vram.evidence = {"first_errors": [{"address": "0x7f3a00001000", "pattern": "moving_inversions",
+                                       "expected": "0xffffffff", "actual": "0xfffffffb", "xor": "0x00000004",
+                                       "kind": "cell"}],
+                     "bit_histogram": [0, 0, 2] + [0] * 29, "diagnosis": "one stuck bit (bit 2)"}
+    vram.save()
+    RunTelemetry.objects.update_or_create(run=vram.run, defaults={"samples": 3, "columns": {
+        "time": [0, 1, 2], "gpu_temp_c": [40, 60, 70], "sm_clock_mhz": [1800, 1790, 1700], "power_w": [100, 300, 310]}})
+    page = signed_in(technician).get(f"/bench/unit/{failed.asset_tag}/").content.decode()
+    assert "Where the memory failed" in page and "0x7f3a00001000" in page and "one stuck bit (bit 2)" in page
+    assert 'aria-label="VRAM errors per data bit"' in page and "Sensors during the run" in page
+    assert page.count("<svg") >= 2 and "<script" not in page.split("<main>")[1]
