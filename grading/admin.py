@@ -51,9 +51,9 @@ def decision(modeladmin, request, queryset, *, form_class, title, intro, submit,
 @admin.register(Grade)
 class GradeAdmin(FilterSetAdmin, ReadOnlyAdmin):
     filterset_class = GradeFilterSet
-    list_display = ["unit", "functional", "cosmetic", "disposition", "ebay_condition", "overridden", "policy_version",
-                    "created_at"]
-    list_filter = ["functional", "cosmetic", "disposition", "policy_version"]
+    list_display = ["unit", "functional", "cosmetic", "current", "disposition", "ebay_condition", "overridden",
+                    "policy_version", "created_at"]
+    list_filter = ["is_current", "functional", "cosmetic", "disposition", "policy_version"]
     search_fields = ["unit__asset_tag", "unit__serial"]
     list_select_related = ["unit", "unit__gpu_model"]
     actions = ["override"]
@@ -61,6 +61,11 @@ class GradeAdmin(FilterSetAdmin, ReadOnlyAdmin):
     @admin.display(description="eBay condition")
     def ebay_condition(self, grade) -> str:
         return condition_label((grade.marketplace or {}).get("ebay"))
+
+    @admin.display(boolean=True, description="current", ordering="is_current")
+    def current(self, grade) -> bool:
+        """The card's grade now; the others are its earlier ones, kept."""
+        return grade.is_current
 
     @admin.display(boolean=True)
     def overridden(self, grade) -> bool:

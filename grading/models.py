@@ -51,7 +51,8 @@ class Grade(models.Model):
                                 condition=models.Q(is_current=True), name="grade_current_cover_idx")]
 
     def __str__(self) -> str:
-        return f"{self.unit_id}: {self.functional}/{self.cosmetic or '-'}"
+        current = " (current)" if self.is_current else ""
+        return f"{self.unit.asset_tag}: {self.functional}/{self.cosmetic or '-'}{current}"
 
     @property
     def is_override(self) -> bool:

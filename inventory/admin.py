@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.admin import FilterSetAdmin
 from core.errors import DomainError, InvalidInput
@@ -220,7 +220,7 @@ class UnitAdmin(FilterSetAdmin):
     search_fields = ["asset_tag", "serial", "board_part_number", "nvml_uuid"]
     list_select_related = ["gpu_model", "lot"]
     inlines = [InspectionInline, UnitEventInline]
-    readonly_fields = ["asset_tag", "gpu_model", "lot", "board_vendor", "serial", "serial_missing", "state",
+    readonly_fields = ["asset_tag", "records", "gpu_model", "lot", "board_vendor", "serial", "serial_missing", "state",
                        "nvml_uuid", "pci_device_id", "pci_subsystem_id", "received_at", "state_changed_at",
                        "cosmetic_grade_with_definition"]
 
@@ -241,8 +241,8 @@ class UnitAdmin(FilterSetAdmin):
         return fields + ["cost_given", "cost_basis"] if can_see_costs(request.user) else fields
 
     def get_fieldsets(self, request, obj=None):
-        identity = ["asset_tag", "gpu_model", "lot", "board_vendor", "serial", "serial_missing", "board_part_number",
-                    "vbios_version", "nvml_uuid", "pci_device_id", "pci_subsystem_id"]
+        identity = ["asset_tag", "records", "gpu_model", "lot", "board_vendor", "serial", "serial_missing",
+                    "board_part_number", "vbios_version", "nvml_uuid", "pci_device_id", "pci_subsystem_id"]
         state = ["state", "state_changed_at", "transition_to", "transition_reason"]
         where = ["source_rig", "location", "cosmetic_grade_with_definition", "notes", "received_at"]
         sets = [(None, {"fields": identity}), ("Lifecycle", {"fields": state}), ("Details", {"fields": where})]
@@ -268,9 +268,32 @@ class UnitAdmin(FilterSetAdmin):
         return format_html('<span style="white-space:nowrap;padding:1px 6px;border-radius:8px;color:#fff;'
                            'background:{}">{}</span>', colour, unit.get_state_display())
 
-    @admin.display(description="grade", ordering="cosmetic_grade")
+    @admin.display(description="grade")
     def grade(self, unit):
-        return unit.cosmetic_grade or "–"
+        """Functional (the current grade's, read for the page) / cosmetic (the inspection's)."""
+        return f"{getattr(unit, 'functional_now', '') or '–'}/{unit.cosmetic_grade or '–'}"
+
+    def get_changelist_instance(self, request):
+        # The page's current functional grades in one read (the grades are the grading app's: reached through
+        # the reverse relation, not imported), kept on each card object of the page.
+        changelist = super().get_changelist_instance(request)
+        cards = list(changelist.result_list)
+        grades = Unit._meta.get_field("grades").related_model
+        current = dict(grades.objects.filter(unit__in=cards, is_current=True).values_list("unit_id", "functional"))
+        for unit in cards:
+            unit.functional_now = current.get(unit.pk, "")
+        return changelist
+
+    @admin.display(description="records")
+    def records(self, unit):
+        """Where the rest of the card's story is: its runs, grades and certificates, and its page at the bench."""
+        links = [(reverse("admin:testbench_testrun_changelist"), "test runs"),
+                 (reverse("admin:grading_grade_changelist"), "grades (the current one marked)"),
+                 (reverse("admin:grading_certificate_changelist"), "certificates")]
+        return format_html("{} · <a href=\"{}\">at the bench</a> (queue a run, inspect, labels)",
+                           format_html_join(" · ", '<a href="{}?q={}">{}</a>',
+                                            ((url, unit.asset_tag, label) for url, label in links)),
+                           reverse("workbench:unit", args=[unit.asset_tag]))
 
     @admin.display(description="serial", ordering="serial")
     def serial_display(self, unit):

@@ -47,9 +47,16 @@ def finding_codes(result: CheckResultRecord) -> str:
     return ", ".join(f"{f['code']} ({f['severity']})" for f in ordered) or "—"
 
 
+@admin.display(description="took")
+def duration(result: CheckResultRecord) -> str:
+    """Seconds to a sensible precision (a float's 17 digits say nothing more)."""
+    seconds = result.duration_s or 0.0
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
+
+
 class CheckResultInline(admin.TabularInline):
     model = CheckResultRecord
-    fields = ["position", "name", "status", finding_codes, "summary", "duration_s"]
+    fields = ["position", "name", "status", finding_codes, "summary", duration]
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -97,7 +97,8 @@ class TestRun(models.Model):
         indexes = [models.Index(fields=["heartbeat_at"], condition=Q(state="running"), name="run_running_heartbeat")]
 
     def __str__(self) -> str:
-        return f"run {self.pk} of {self.unit_id} ({self.plan}, {self.state})"
+        # The card by its asset tag, as people know it (the database id means nothing on a screen).
+        return f"{self.plan} run {self.pk} of {self.unit.asset_tag} ({self.state})"
 
 
 class CheckResultRecord(models.Model):
