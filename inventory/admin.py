@@ -1,5 +1,7 @@
 """Admin: every model, with role-aware cost fields; state changes and intake go through the services."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -80,6 +82,38 @@ class LotAdmin(FilterSetAdmin):
     @admin.display(description="units", ordering="unit_total")
     def unit_total(self, lot):
         return lot.unit_total
+
+    readonly_fields = ["cards_at_a_glance"]
+    CARDS_SHOWN = 50
+
+    @admin.display(description="cards")
+    def cards_at_a_glance(self, lot):
+        """The lot's yield and where its cards are, then its first cards with their state and current grade."""
+        if lot is None or lot.pk is None:
+            return "—"
+        from django.db.models import Count
+
+        units = Unit.objects.filter(lot=lot)
+        by_state = dict(units.values_list("state").annotate(n=Count("pk")).order_by())
+        grades = Unit._meta.get_field("grades").related_model  # the grading app's, through the reverse relation
+        graded = dict(grades.objects.filter(unit__lot=lot, is_current=True).values_list("functional")
+                      .annotate(n=Count("pk")).order_by())
+        passed, total_graded = sum(n for g, n in graded.items() if g != "FAIL"), sum(graded.values())
+        yield_text = f"{passed / total_graded:.0%} passed ({passed} of {total_graded} graded)" if total_graded else (
+            "nothing graded yet")
+        shown = list(units.select_related("gpu_model").order_by("asset_tag")[:self.CARDS_SHOWN])
+        current = dict(grades.objects.filter(unit__in=shown, is_current=True).values_list("unit_id", "functional"))
+        rows = format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>', (
+            (reverse("admin:inventory_unit_change", args=[u.pk]), u.asset_tag, u.gpu_model.name,
+             u.get_state_display(), current.get(u.pk, "–")) for u in shown))
+        states = ", ".join(f"{UnitState(state).label.lower()} {n}" for state, n in sorted(by_state.items()))
+        total = sum(by_state.values())
+        more = format_html(' · <a href="{}?lot__id__exact={}">all {} cards</a>',
+                           reverse("admin:inventory_unit_changelist"), lot.pk, total)
+        labels = f"{reverse('workbench:labels')}?{urlencode({'lot': lot.reference, 'profile': 'a4'})}"
+        return format_html('<p><b>Yield: {}</b>. {}{} · <a href="{}">labels on A4</a></p>'
+                           '<table><thead><tr><th>asset tag</th><th>model</th><th>state</th><th>grade</th></tr>'
+                           '</thead><tbody>{}</tbody></table>', yield_text, states or "no cards", more, labels, rows)
 
     def get_list_display(self, request):
         fields = list(super().get_list_display(request))
