@@ -14,6 +14,7 @@ from django.views.decorators.http import require_safe
 
 from inventory.choices import COSMETIC_GRADE_DEFINITIONS
 
+from .buyer_words import buyer_sentence
 from .keys import keyring, keys_document
 from .models import FunctionalGrade
 from .readiness import decode_rates
@@ -90,9 +91,11 @@ def verify_page(request, public_id: str):
         return _not_found(request)
     report = verification_report(certificate, keyring(needs=certificate.key_id), public_url=verify_url)
     # What fits for AI, from the signed payload (shown only when its signature holds, as every other fact).
-    ai = (certificate.payload or {}).get("ai_readiness") if report["signature"]["valid"] else None
+    signed = (certificate.payload or {}) if report["signature"]["valid"] else {}
+    ai = signed.get("ai_readiness")
+    reasons = [buyer_sentence(r) for r in (signed.get("grade") or {}).get("reasons") or [] if isinstance(r, dict)]
     response = render(request, "grading/verify.html", _public({
-        "r": report, "has_pdf": bool(certificate.pdf), "ai": ai, "decode": decode_rates(ai),
+        "r": report, "has_pdf": bool(certificate.pdf), "ai": ai, "decode": decode_rates(ai), "reasons": reasons,
         "functional_scale": FunctionalGrade.choices, "cosmetic_scale": COSMETIC_GRADE_DEFINITIONS.items(),
         "contact": settings.REFURB_ISSUER_CONTACT, "warranty": settings.REFURB_WARRANTY_TERMS}))
     response["Cache-Control"] = "no-cache"  # a revocation shows at once

@@ -40,3 +40,17 @@ def test_no_ai_figures_are_shown_for_a_certificate_whose_signature_fails(certifi
     Certificate.objects.filter(pk=certificate.pk).update(signature="A" * 86)
     shown = page(certificate)
     assert "Signature check failed" in shown and "For AI" not in shown
+
+
+def test_reasons_are_told_in_the_buyers_terms_and_the_past_tense():
+    from grading.buyer_words import buyer_sentence
+
+    lowered = {"code": "identity.mining_power_limit", "measured": 190.0, "threshold": 332.5,
+               "sentence": "power limit 190 W of a 350 W default, left from mining; reset to default"}
+    assert buyer_sentence(lowered) == ("Its power limit had been lowered to 190 W of its 350 W default for mining; "
+                                       "the bench restored the default before testing.")
+    kept = {**lowered, "sentence": "power limit 190 W of a 350 W default, left from mining; the bench may not reset it"}
+    assert buyer_sentence(kept).endswith("it was tested as it came, with the lower limit.")
+    assert buyer_sentence({"code": "thermal.gpu_hot", "measured": 86.4, "sentence": "GPU reached 86 °C"}) == (
+        "Its GPU ran warm under a long full load (86 °C).")
+    assert buyer_sentence({"code": "some.new_code", "sentence": "as the bench said it"}) == "as the bench said it"
