@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError, InvalidInput
+from grading.services import GRADABLE_STATES, certificate_issue, unit_grade
 from inventory.choices import UnitState
 from inventory.errors import IntakeRejected
 from inventory.models import Unit
@@ -93,7 +94,9 @@ def unit_page(request, asset_tag: str):
     return _page(request, "workbench/unit.html", {
         "sheet": sheet, "unit": sheet.unit, "moves": moves_for(sheet.unit, request.user) if can_change else [],
         "repair_form": RepairForm() if can_change and sheet.unit.state == UnitState.REPAIR else None,
-        "queue_form": QueueForm() if sheet.seat and request.user.has_perm("testbench.add_testrun") else None})
+        "queue_form": QueueForm() if sheet.seat and request.user.has_perm("testbench.add_testrun") else None,
+        "can_grade": sheet.unit.state in GRADABLE_STATES and request.user.has_perm("grading.add_grade"),
+        "can_certify": sheet.unit.state == UnitState.GRADED and request.user.has_perm("grading.add_certificate")})
 
 
 @bench_user
@@ -122,6 +125,16 @@ def unit_act(request, asset_tag: str):
             unit_repair_record(unit=unit, actions=form.data.getlist("actions"), note=form.data.get("note", ""),
                                actor=request.user)
             messages.success(request, f"{unit.asset_tag} repaired and back in the test queue")
+        elif action == "grade":
+            if not request.user.has_perm("grading.add_grade"):
+                raise PermissionDenied("your role may not grade cards")
+            grade = unit_grade(unit=unit, actor=request.user)
+            messages.success(request, f"{unit.asset_tag} graded {grade.functional}/{grade.cosmetic or '–'}")
+        elif action == "certify":
+            if not request.user.has_perm("grading.add_certificate"):
+                raise PermissionDenied("your role may not issue certificates")
+            certificate = certificate_issue(unit=unit, actor=request.user)
+            messages.success(request, f"{unit.asset_tag} certified: certificate {certificate.printed_id}")
         elif action == "queue":
             if not request.user.has_perm("testbench.add_testrun"):
                 raise PermissionDenied("your role may not start test runs")

@@ -22,7 +22,11 @@ def focused_id(page) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_technician_takes_an_unknown_card_in_and_scans_it_again(open_page, technician, make_units):
+def test_a_technician_takes_a_card_in_tests_and_grades_it_and_an_admin_certifies_it(open_page, technician,
+                                                                                     admin_user, make_units):
+    from testbench.models import Bench, BenchSlot
+    from testbench.plans import SIM_TIME_FACTOR
+
     make_units(1, lot="BROWSER-LOT")  # a lot to pick from
     page = open_page(technician)
     assert focused_id(page) == "id_code"
@@ -42,7 +46,29 @@ def test_a_technician_takes_an_unknown_card_in_and_scans_it_again(open_page, tec
     scan(page, "sn-br0042")  # typed differently: the same card
     page.wait_for_selector("text=found by serial")
     assert page.url.endswith(f"/bench/unit/{unit.asset_tag}/")
+    # The card goes into a simulated bench's slot (a bench host records what it sees when it starts).
+    bench = Bench.objects.create(name="bench-sim-1", simulated=True)
+    BenchSlot.objects.create(bench=bench, index=0, unit=unit, device={
+        "kind": "simulated", "index": 0, "slug": "geforce-rtx-3080", "seed": 3, "profiles": ["healthy"],
+        "memory_bytes": 32 * 2**20, "time_scale": SIM_TIME_FACTOR, "serial": unit.serial, "uuid": ""})
+    page.click("body > header a:has-text('Board')")
+    page.click("article.slot >> button:has-text('Start')")  # the quick plan, the default
+    page.wait_for_selector("text=quick run started")
+    page.evaluate("window.notReloaded = true")
+    page.wait_for_selector("article.slot p.idle-slot >> text=Tested", timeout=120_000)  # the end, drawn live
+    assert page.evaluate("window.notReloaded") is True
+    page.click(f"article.slot a:has-text('{unit.asset_tag}')")
+    page.click("button:has-text('Grade it from its last run')")
+    page.wait_for_selector("text=graded F-A")
     shot(page, "bench-unit-page")
+    assert "Issue the certificate" not in page.content()  # a technician does not certify
+    office = open_page(admin_user, next_path=f"/bench/unit/{unit.asset_tag}/")
+    office.click("button:has-text('Issue the certificate')")
+    office.wait_for_selector("text=certified: certificate")
+    certificate = unit.certificates.get()
+    office.click(f"a:has-text('{certificate.public_id}')")
+    office.wait_for_url(f"**/verify/{certificate.public_id}/")
+    assert "Valid." in office.inner_text(".banner")
 
 
 @pytest.mark.django_db(transaction=True)

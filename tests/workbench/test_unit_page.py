@@ -88,3 +88,18 @@ def test_the_page_shows_where_the_memory_failed_and_the_sensors_over_the_run(mak
     assert "Where the memory failed" in page and "0x7f3a00001000" in page and "one stuck bit (bit 2)" in page
     assert 'aria-label="VRAM errors per data bit"' in page and "Sensors during the run" in page
     assert page.count("<svg") >= 2 and "<script" not in page.split("<main>")[1]
+
+
+@pytest.mark.django_db
+def test_a_tested_card_is_graded_by_a_technician_and_certified_by_who_may(make_units, walk, technician, reseller):
+    tested = walk(make_units(1, lot="UP-5")[0], "tested")
+    tech = signed_in(technician)
+    page = tech.get(f"/bench/unit/{tested.asset_tag}/").content.decode()
+    assert "Grade it from its last run" in page and "Issue the certificate" not in page
+    assert "graded F-A/A" in act(tech, tested, action="grade")
+    assert "Issue the certificate" not in tech.get(f"/bench/unit/{tested.asset_tag}/").content.decode()
+    assert tech.post(f"/bench/unit/{tested.asset_tag}/act/", {"action": "certify"}).status_code == 403
+    done = act(signed_in(reseller), tested, action="certify")
+    tested.refresh_from_db()
+    assert "certified: certificate" in done and tested.state == "certified"
+    assert "a certificate is issued for a graded card" in act(signed_in(reseller), tested, action="certify")
