@@ -58,6 +58,7 @@ class UnitSheet:
     grade: object
     certificates: list
     listings: list
+    sales: list  # the order lines that sold it, with their returns
     seat: object  # the bench slot the card is seated in, or None
 
 
@@ -66,7 +67,7 @@ def unit_sheet(asset_tag: str) -> UnitSheet | None:
 
     from grading.models import Certificate, Grade
     from inventory.selectors import unit_detail_list
-    from resale.models import Listing
+    from resale.models import Listing, OrderLine
     from testbench.models import BenchSlot, CheckResultRecord, TestRun
 
     unit = unit_detail_list().filter(asset_tag=(asset_tag or "").upper()).first()
@@ -80,6 +81,8 @@ def unit_sheet(asset_tag: str) -> UnitSheet | None:
         grade=Grade.objects.filter(unit=unit, is_current=True).first(),
         certificates=list(Certificate.objects.filter(unit=unit).order_by("-issued_at", "-id")),
         listings=list(Listing.objects.filter(items__unit=unit).order_by("-created_at", "-id")),
+        sales=list(OrderLine.objects.filter(unit=unit).select_related("order", "card_return")
+                   .order_by("-order__sold_at", "-id")),
         seat=BenchSlot.objects.filter(unit=unit).select_related("bench").first())
 
 

@@ -29,6 +29,9 @@ PCIE_REPLAYS_FAIL = 80
 
 # Identity (identity.py).
 VRAM_TOLERANCE = 0.06  # drivers report a little less than the nominal size (reserved memory)
+# A clock drop at the power cap this large is said in the thermal summary: a fact, not a finding (a card at its cap
+# is working as designed, but "no thermal throttling" beside a 10 % slower clock reads as a contradiction).
+POWER_CAP_DROP_NOTED = 0.05
 POWER_LIMIT_LEFTOVER = 0.95  # below this share of the default, someone lowered it (a miner, usually)
 
 # Compute stress (compute.py): the largest relative error a correct GEMM shows against the FP64

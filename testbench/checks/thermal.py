@@ -11,6 +11,7 @@ import time
 from ..hardware.base import (
     THROTTLE_HW_SLOWDOWN,
     THROTTLE_HW_THERMAL,
+    THROTTLE_SW_POWER_CAP,
     THROTTLE_SW_THERMAL,
     TelemetrySample,
     supported,
@@ -24,6 +25,7 @@ from .limits import (
     FAN_ASKED_PCT,
     FAN_STILL_PCT,
     PLATEAU_SLOPE_WARN_C_PER_MIN,
+    POWER_CAP_DROP_NOTED,
     source,
 )
 from .load import GemmLoad
@@ -141,6 +143,15 @@ def thermal_check(ctx: CheckContext, *, duration_s: float = 300.0, sample_interv
         "end_slope_c_per_min": round(slope, 2),
     }
     settled = "plateau reached" if slope <= PLATEAU_SLOPE_WARN_C_PER_MIN else "still warming (short soak)"
+    # Say what held the clocks, not only what did not: a card at its power cap runs slower without being hot.
+    drop = 1 - min(clocks) / max(clocks) if clocks and max(clocks) > 0 else 0.0
+    metrics["sm_clock_drop"] = round(drop, 4)
+    if throttle & (THROTTLE_HW_SLOWDOWN | THROTTLE_HW_THERMAL | THROTTLE_SW_THERMAL):
+        held = "thermal throttling"
+    else:
+        held = "no thermal throttling"
+    if throttle & THROTTLE_SW_POWER_CAP and drop >= POWER_CAP_DROP_NOTED:
+        held += f"; clocks {drop:.0%} lower at the power cap"
     return CheckResult.from_findings(
-        "thermal", found, f"peak {peak:.0f} °C, hotspot +{delta or 0:.0f} °C, {settled}, no thermal throttling",
+        "thermal", found, f"peak {peak:.0f} °C, hotspot +{delta or 0:.0f} °C, {settled}, {held}",
         metrics, {"telemetry": columns})

@@ -232,3 +232,28 @@ def test_an_asynchronous_cuda_error_counts_as_a_lost_device(make_device):
 
     result = run(make_device(), "vram", kernel_fault)
     assert result.status == CheckStatus.ERROR and result.evidence["device_lost"].startswith("CUDA error")
+
+
+def test_the_summary_says_when_the_power_cap_pulled_the_clocks_down(make_device, monkeypatch):
+    from dataclasses import replace
+
+    from testbench.hardware.base import THROTTLE_SW_POWER_CAP
+
+    device = make_device(seed=2, time_scale=THERMAL_TIME_SCALE)
+    real, count = device.telemetry, {"n": 0}
+
+    def capped():  # at every other reading the card is at its power cap, its clock a tenth lower
+        count["n"] += 1
+        sample = real()
+        if count["n"] % 2 == 0:
+            return replace(sample, sm_clock_mhz=1620, throttle_reasons=THROTTLE_SW_POWER_CAP)
+        return replace(sample, sm_clock_mhz=1800, throttle_reasons=0)
+
+    monkeypatch.setattr(device, "telemetry", capped)
+    result = run(device, "thermal", thermal_check, **THERMAL)
+    assert "no thermal throttling; clocks 10% lower at the power cap" in result.summary, (
+        result.summary, result.metrics["sm_clock_drop"], result.evidence["telemetry"]["sm_clock_mhz"])
+    assert result.metrics["sm_clock_drop"] == 0.1
+    healthy = run(make_device(seed=2, time_scale=THERMAL_TIME_SCALE), "thermal", thermal_check, **THERMAL)
+    assert ("power cap" in healthy.summary) == (  # said exactly when it happened
+        "sw_power_cap" in healthy.metrics["throttle_reasons_seen"] and healthy.metrics["sm_clock_drop"] >= 0.05)

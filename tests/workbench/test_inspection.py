@@ -50,6 +50,8 @@ def test_an_inspection_with_photos_is_recorded_and_the_photos_made_fit(make_unit
     assert stored["shroud.jpg"].size == (1600, 900) and stored["shroud.jpg"].format == "JPEG"
     assert stored["back.jpg"].size == (1200, 1600)  # turned upright as the phone held it
     assert 0x8825 not in stored["back.jpg"].getexif()  # no GPS position kept
+    page = signed_in.get(f"/bench/unit/{unit.asset_tag}/").content.decode()
+    assert all(f"/api/inspection-photos/{p.pk}/image/" in page for p in InspectionPhoto.objects.all())
 
 
 @pytest.mark.django_db

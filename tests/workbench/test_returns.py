@@ -32,6 +32,8 @@ def test_a_return_is_found_by_serial_and_a_different_card_is_refused(make_units,
     assert taken["Location"] == f"/bench/unit/{first.asset_tag}/"
     first.refresh_from_db()
     assert first.state == "returned" and first.order_lines.get().card_return.cost == 12.50
+    page = client.get(f"/bench/unit/{first.asset_tag}/").content.decode()
+    assert "Orders and returns" in page and "fan noise" in page and str(order_one.pk) in page
     again = client.post("/bench/returns/", {"serial": first.serial, "reason": "fan_noise"})
     assert again.status_code == 400 and "back already" in again.content.decode()
     assert signed_in(technician).get("/bench/returns/").status_code == 403
