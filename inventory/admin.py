@@ -246,7 +246,8 @@ class UnitAdminForm(forms.ModelForm):
 class UnitAdmin(FilterSetAdmin):
     filterset_class = UnitFilterSet
     form = UnitAdminForm
-    list_display = ["tag", "gpu_model", "board_vendor", "serial_display", "lot", "state_badge", "grade", "location",
+    # State and grade next to the tag: what a person scans the list for, in view on a 1280 px screen.
+    list_display = ["tag", "state_badge", "grade", "gpu_model", "serial_display", "board_vendor", "lot", "location",
                     "received_at"]
     list_display_links = ["tag"]
     list_filter = ["state", ("gpu_model", admin.RelatedOnlyFieldListFilter), ("lot", admin.RelatedOnlyFieldListFilter),
