@@ -30,10 +30,17 @@ def _clean(xs, ys) -> tuple[list[float], list[float]]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def thermal_chart(columns: dict) -> str:
+LEGEND = 11  # layout 2: a row above each panel for its legend, so that no label sits on a line
+DASHES = {"GPU": "", "hotspot": "4 2", "memory": "1 2"}  # layout 2: two series that coincide both stay visible
+
+
+def thermal_chart(columns: dict, *, layout: int = 2) -> str:
     """Stacked panels sharing the time axis: temperatures (GPU and hotspot), SM clock, board power. "" when the
-    run kept no telemetry."""
+    run kept no telemetry. `layout` 1 is how certificates of payload schema 4 and older draw it (legend inside the
+    plot, solid lines), kept so that they draw again byte for byte; 2 puts each legend above its panel, with a
+    swatch, and dashes the hotspot and memory lines."""
     times = columns.get("time") or []
+    legend_row = LEGEND if layout >= 2 else 0
     # (unit, axis floor: temperatures from room temperature, clock and power from 0, unless the data goes lower)
     panels = [
         ("°C", 20.0, [("GPU", "gpu_temp_c", "#d62728"), ("hotspot", "hotspot_temp_c", "#ff9896"),
@@ -51,11 +58,11 @@ def thermal_chart(columns: dict) -> str:
         return ""
     all_x = [x for _, _, lines in drawn for line in lines for x in line[1]]
     x0, x1 = min(all_x), max(all_x)
-    height = TOP + len(drawn) * (PANEL_HEIGHT + GAP) + 12
+    height = TOP + len(drawn) * (PANEL_HEIGHT + GAP + legend_row) + 12
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
              f'height="{height}" font-family="sans-serif" font-size="8">']
     for index, (unit, floor, lines) in enumerate(drawn):
-        top = TOP + index * (PANEL_HEIGHT + GAP)
+        top = TOP + legend_row + index * (PANEL_HEIGHT + GAP + legend_row)
         ys = [y for line in lines for y in line[2]]
         y0, y1 = min([*ys, floor]), max(ys)
         if y1 - y0 < 1:
@@ -66,13 +73,20 @@ def thermal_chart(columns: dict) -> str:
         parts.append(f'<text x="{LEFT - 4}" y="{top + PANEL_HEIGHT}" text-anchor="end">{_fmt(y0)}</text>')
         parts.append(f'<text x="{LEFT - 4}" y="{top + PANEL_HEIGHT / 2 + 3}" text-anchor="end" '
                      f'fill="#555">{escape(unit)}</text>')
-        legend_x = LEFT + 6
+        legend_x = LEFT + 6 if layout < 2 else LEFT
         for label, xs, line_ys, color in lines:
-            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.2" '
+            dash = f' stroke-dasharray="{DASHES[label]}"' if layout >= 2 and DASHES.get(label) else ""
+            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.2"{dash} '
                          f'points="{_points(xs, line_ys, x0, x1, y0, y1, top)}"/>')
-            parts.append(f'<text x="{legend_x}" y="{top + 10}" fill="{color}">{escape(label)}</text>')
-            legend_x += 8 + 5 * len(label)
-    bottom = TOP + len(drawn) * (PANEL_HEIGHT + GAP) - GAP + 10
+            if layout < 2:
+                parts.append(f'<text x="{legend_x}" y="{top + 10}" fill="{color}">{escape(label)}</text>')
+                legend_x += 8 + 5 * len(label)
+                continue
+            parts.append(f'<line x1="{legend_x}" y1="{top - 6}" x2="{legend_x + 12}" y2="{top - 6}" stroke="{color}" '
+                         f'stroke-width="1.5"{dash}/>')
+            parts.append(f'<text x="{legend_x + 15}" y="{top - 3}" fill="#333">{escape(label)}</text>')
+            legend_x += 24 + 5 * len(label)
+    bottom = TOP + len(drawn) * (PANEL_HEIGHT + GAP + legend_row) - GAP + 10
     parts.append(f'<text x="{LEFT}" y="{bottom}">0 s</text>')
     parts.append(f'<text x="{WIDTH - RIGHT}" y="{bottom}" text-anchor="end">{_fmt(x1 - x0)} s</text>')
     parts.append("</svg>")

@@ -20,7 +20,9 @@ import re
 # versions. Payloads of schemas 1 and 2 still verify: a signature is over the bytes a certificate was issued with.
 # 4: each check carries its findings (code, severity, measured value, threshold, sentence) and each reason its
 # finding code and where its threshold is defined (docs/findings.md).
-SCHEMA = "refurb-certificate/4"
+# 5: the same members as 4; its PDF draws the thermal chart in layout 2 (each legend above its panel, the hotspot and
+# memory lines dashed so that coinciding lines stay visible). A payload names its drawing: older ones draw as issued.
+SCHEMA = "refurb-certificate/5"
 SCHEMA_PREFIX = "refurb-certificate/"
 MAX_SAFE_INTEGER = 2**53 - 1
 # Evidence worth carrying on the certificate: small, and what a buyer would ask about.

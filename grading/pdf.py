@@ -115,7 +115,9 @@ def certificate_html(certificate, *, telemetry_columns: dict | None) -> str:
         "signature": certificate.signature,
         "grade_colour": GRADE_COLOURS.get(payload["grade"]["functional"], "#444"),
         "qr": qr_svg(payload["verify_url"]),
-        "thermal_svg": thermal_chart(thermal_columns(payload, telemetry_columns)),
+        # The drawing the payload's schema names: a certificate draws again exactly as it was issued.
+        "thermal_svg": thermal_chart(thermal_columns(payload, telemetry_columns),
+                                     layout=2 if schema_version(payload) >= 5 else 1),
         "histogram_svg": bit_histogram_chart(histogram) if histogram else "",
         "attachment_name": ATTACHMENT_NAME,
         "renderer": renderer(),

@@ -54,3 +54,38 @@ def test_reasons_are_told_in_the_buyers_terms_and_the_past_tense():
     assert buyer_sentence({"code": "thermal.gpu_hot", "measured": 86.4, "sentence": "GPU reached 86 °C"}) == (
         "Its GPU ran warm under a long full load (86 °C).")
     assert buyer_sentence({"code": "some.new_code", "sentence": "as the bench said it"}) == "as the bench said it"
+
+
+def test_the_thermal_chart_is_drawn_as_the_payloads_schema_names_it():
+    from grading.charts import thermal_chart
+
+    columns = {"time": [0, 1, 2, 3], "gpu_temp_c": [40, 60, 70, 71], "hotspot_temp_c": [40, 60, 70, 71],
+               "sm_clock_mhz": [1800, 1800, 1700, 1650], "power_w": [90, 300, 310, 305]}
+    issued_as = thermal_chart(columns, layout=1)  # schema 4 and older: legend on the plot, solid lines
+    assert "stroke-dasharray" not in issued_as and 'y="16"' in issued_as  # the first legend inside its panel
+    # Byte for byte what the chart code drew before layout 2 existed (sha256 of its output for these columns, taken
+    # from that code): a certificate issued then draws again the same, and its offline page check still holds.
+    import hashlib
+
+    with_memory = {**columns, "memory_temp_c": [38, 50, 66, 80]}
+    assert hashlib.sha256(thermal_chart(with_memory, layout=1).encode()).hexdigest() == (
+        "af554ab425181b633bf030cebc45268dfc873f0699a73257c2346cef9efe13a1")
+    newer = thermal_chart(columns)
+    assert 'stroke-dasharray="4 2"' in newer  # the hotspot line, here on top of the GPU's, stays visible
+    import re
+
+    panel_top = float(re.search(r'<rect x="[^"]+" y="([0-9.]+)"', newer).group(1))
+    legend_y = float(re.search(r'<text x="[^"]+" y="([0-9.]+)" fill="#333">GPU</text>', newer).group(1))
+    assert legend_y < panel_top  # the legend above its panel, off the lines
+    assert newer.count("<line") >= 4  # a swatch per series (GPU, hotspot, clock, power) and the axis
+
+
+@pytest.mark.django_db
+def test_a_certificate_draws_its_chart_as_its_schema_says(certificate):
+    from grading.pdf import SignedCertificate, certificate_html
+
+    assert certificate.payload["schema"] == "refurb-certificate/5"
+    assert "stroke-dasharray" in certificate_html(certificate, telemetry_columns=None)
+    as_issued_before = SignedCertificate(payload={**certificate.payload, "schema": "refurb-certificate/4"},
+                                         signature=certificate.signature, key_id=certificate.key_id)
+    assert "stroke-dasharray" not in certificate_html(as_issued_before, telemetry_columns=None)
