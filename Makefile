@@ -32,7 +32,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) system-libs
 
-# Pango and HarfBuzz's subsetter for certificate PDFs: installed where apt-get can be run, else named once.
+# Pango and HarfBuzz's subsetter for certificate PDFs, Chromium for the browser tests: installed where apt-get can
+# be run, else named once.
 system-libs:
 	@scripts/system_libs.sh $(BIN)/python
 
