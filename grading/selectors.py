@@ -26,6 +26,5 @@ def with_current_grade(units, **fields):
     """`units` (a Unit queryset) annotated with fields of each card's current grade, joined (one LEFT JOIN on the
     one-current-grade-per-card index, not a subquery per card): with_current_grade(units, functional_now="functional",
     bench_now="run__bench__name"). A card never graded gets None."""
-    if "current_grade" not in units.query._filtered_relations:
-        units = units.annotate(current_grade=FilteredRelation("grades", condition=Q(grades__is_current=True)))
+    units = units.annotate(current_grade=FilteredRelation("grades", condition=Q(grades__is_current=True)))
     return units.annotate(**{name: F(f"current_grade__{path}") for name, path in fields.items()})

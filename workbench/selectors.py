@@ -6,9 +6,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from grading.models import Certificate, Grade
 from grading.services import certificate_by_public_id
+from inventory.choices import REASON_REQUIRED_STATES, UnitState
 from inventory.models import Unit
+from inventory.roles import allowed_targets_for
+from inventory.selectors import unit_detail_list
+from inventory.services import unit_moves_for
 from inventory.validators import serial_lookup_key
+from resale.models import Listing, OrderLine
+from testbench.choices import RunState
+from testbench.hardware.base import throttle_names
+from testbench.models import Bench, BenchSlot, CheckResultRecord, TestRun
 
 CODE_MAX = 200  # longer than any sticker's code: a stuck key or a pasted page, refused with a message
 VERIFY_URL = re.compile(r"/verify/([^/?#\s]+)/?")
@@ -63,13 +76,6 @@ class UnitSheet:
 
 
 def unit_sheet(asset_tag: str) -> UnitSheet | None:
-    from django.db.models import Prefetch
-
-    from grading.models import Certificate, Grade
-    from inventory.selectors import unit_detail_list
-    from resale.models import Listing, OrderLine
-    from testbench.models import BenchSlot, CheckResultRecord, TestRun
-
     unit = unit_detail_list().filter(asset_tag=(asset_tag or "").upper()).first()
     if unit is None:
         return None
@@ -93,10 +99,6 @@ MOVE_WORDS = {"repair": "Send to repair", "on_hold": "Hold", "scrapped": "Scrap"
 def moves_for(unit: Unit, user) -> list[tuple[str, str, bool]]:
     """The moves this user may make on the card now, as (state, label, needs a reason): the lifecycle's, less those
     a service makes, less those the user's role may not; leaving repair is the repair record's (its own form)."""
-    from inventory.choices import REASON_REQUIRED_STATES, UnitState
-    from inventory.roles import allowed_targets_for
-    from inventory.services import unit_moves_for
-
     allowed = allowed_targets_for(user)
     return [(state, MOVE_WORDS.get(state, f"Move to {UnitState(state).label.lower()}"),
              state in REASON_REQUIRED_STATES) for state in unit_moves_for(unit)
@@ -115,7 +117,7 @@ class SlotView:
     throttle: list
 
 
-def _clock_limits(telemetry: dict, throttle_names) -> list[str]:
+def _clock_limits(telemetry: dict) -> list[str]:
     """What holds the clocks down, by name: the bench sends names ("throttle"), an older one the NVML mask. Idle is
     left out: between checks a card idles, which limits nothing."""
     names = telemetry.get("throttle")
@@ -134,14 +136,6 @@ class BenchView:
 def board() -> list[BenchView]:
     """Every bench host and slot: the seated card and its queued or running run with progress, ETA, the last
     telemetry and throttle reasons; offline hosts and stale runs marked. Four queries, however many benches."""
-    from django.conf import settings
-    from django.db.models import Prefetch
-    from django.utils import timezone
-
-    from testbench.choices import RunState
-    from testbench.hardware.base import throttle_names
-    from testbench.models import Bench, BenchSlot, TestRun
-
     now = timezone.now()
     benches = list(Bench.objects.order_by("name").prefetch_related(
         Prefetch("slots", BenchSlot.objects.select_related("unit__gpu_model").order_by("index"))))
@@ -164,7 +158,7 @@ def board() -> list[BenchView]:
             telemetry = progress.get("telemetry") or {}
             label = slot.name or (slot.device or {}).get("label", "")
             slots.append(SlotView(slot=slot, label=label, unit=slot.unit, run=run, eta_s=eta, stale=stale,
-                                  telemetry=telemetry, throttle=_clock_limits(telemetry, throttle_names)))
+                                  telemetry=telemetry, throttle=_clock_limits(telemetry)))
         views.append(BenchView(bench=bench, online=online, slots=slots))
     return views
 
@@ -172,8 +166,6 @@ def board() -> list[BenchView]:
 def order_for_returned_serial(serial: str):
     """The order that sold the card with this serial (as scanned: read as intake stores serials), the newest if the
     card sold more than once; None if none did."""
-    from resale.models import OrderLine
-
     key = serial_lookup_key(serial)
     line = (OrderLine.objects.filter(serial_at_sale=key).select_related("order").order_by("-order__sold_at", "-id")
             .first()) if key else None

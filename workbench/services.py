@@ -10,11 +10,17 @@ from inventory.choices import UnitState
 from inventory.models import Unit
 from inventory.services import IntakeRow, intake_import
 from inventory.services.units import unit_transition, unit_update
+from testbench.services import runs_queue
+
+
+def _not_empty(units: list[Unit]) -> None:
+    if not units:
+        raise InvalidInput({"units": ["the batch is empty: scan the cards first"]})
 
 
 def _each_or_none(units: list[Unit], act) -> list[Unit]:
-    if not units:
-        raise InvalidInput({"units": ["the batch is empty: scan the cards first"]})
+    """`act` on every card, each in a savepoint so that all refusals are collected; any refusal undoes them all."""
+    _not_empty(units)
     refused: list[str] = []
     with transaction.atomic():
         done = []
@@ -25,9 +31,14 @@ def _each_or_none(units: list[Unit], act) -> list[Unit]:
             except DomainError as exc:
                 refused.append(f"{unit.asset_tag}: {exc}")
         if refused:
-            transaction.set_rollback(True)
-            raise InvalidInput({"units": refused})
+            raise InvalidInput({"units": refused})  # leaving the block by an exception rolls it all back
     return done
+
+
+def batch_queue(*, units: list[Unit], plan: str, actor=None) -> list:
+    """A test run for each card where it is seated (the runs service: all or none, every refusal named)."""
+    _not_empty(units)
+    return runs_queue(units=units, plan=plan, actor=actor)
 
 
 def batch_hold(*, units: list[Unit], reason: str, actor=None) -> list[Unit]:

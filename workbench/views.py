@@ -41,7 +41,7 @@ from .forms import (
 )
 from .labels import labels_pdf
 from .selectors import board, cards_for_code, moves_for, order_for_returned_serial, unit_sheet
-from .services import batch_hold, batch_locate, card_intake
+from .services import batch_hold, batch_locate, batch_queue, card_intake
 
 BATCH_KEY = "workbench_batch"  # the scanned cards' ids, in the session
 
@@ -58,6 +58,21 @@ def bench_user(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _say_refused(request, exc: DomainError) -> None:
+    """A service's refusal as the page's messages, one per problem, each naming its field."""
+    for field, texts in (getattr(exc, "errors", None) or {"": [str(exc)]}).items():
+        for text in texts if isinstance(texts, list) else [texts]:
+            messages.error(request, f"{field}: {text}" if field and field not in ("__all__", "units") else str(text))
+
+
+def _form_refused(form, exc: DomainError, renamed: dict | None = None) -> None:
+    """A service's refusal as the form's errors, next to the field it names (`renamed`: service field → form
+    field), the rest above the form."""
+    for field, problems in (getattr(exc, "errors", None) or {"__all__": [str(exc)]}).items():
+        field = (renamed or {}).get(field, field)
+        form.add_error(field if field in form.fields else None, problems)
 
 
 def _page(request, template: str, context: dict, status: int = 200):
@@ -144,10 +159,7 @@ def unit_act(request, asset_tag: str):
         else:
             messages.error(request, f"{action or '(none)'}: not an action here")
     except DomainError as exc:
-        problems = getattr(exc, "errors", None) or {"": [str(exc)]}
-        for field, texts in problems.items():
-            for text in texts if isinstance(texts, list) else [texts]:
-                messages.error(request, f"{field}: {text}" if field and field != "__all__" else str(text))
+        _say_refused(request, exc)
     return redirect("workbench:unit", asset_tag=unit.asset_tag)
 
 
@@ -183,14 +195,11 @@ def batch(request):
             units = list(Unit.objects.filter(pk__in=ids))
             plan = request.POST.get("plan", "quick")
             try:
-                if not units:
-                    raise InvalidInput({"units": ["the batch is empty: scan the cards first"]})
-                runs_queue(units=units, plan=plan, actor=request.user)
+                batch_queue(units=units, plan=plan, actor=request.user)
                 messages.success(request, f"{plan} runs queued for {len(units)} cards")
                 ids = []
             except DomainError as exc:
-                for problem in [p for problems in exc.errors.values() for p in problems]:
-                    messages.error(request, problem)
+                _say_refused(request, exc)
         elif action in ("hold", "locate"):
             if not request.user.has_perm("inventory.change_unit") or (
                     action == "hold" and UnitState.ON_HOLD not in allowed_targets_for(request.user)):
@@ -207,8 +216,7 @@ def batch(request):
                         messages.success(request, f"{len(units)} cards moved to {form.cleaned_data['location']}")
                     ids = []
                 except DomainError as exc:
-                    for problem in getattr(exc, "errors", {}).get("units", [str(exc)]):
-                        messages.error(request, problem)
+                    _say_refused(request, exc)
             hold_form, locate_form = (form, locate_form) if action == "hold" else (hold_form, form)
         request.session[BATCH_KEY] = ids
         if not (hold_form.errors or locate_form.errors):
@@ -216,7 +224,7 @@ def batch(request):
     units = {u.pk: u for u in Unit.objects.filter(pk__in=ids).select_related("gpu_model")}
     return _page(request, "workbench/batch.html", {"units": [units[i] for i in ids if i in units],
                                                    "hold_form": hold_form, "locate_form": locate_form,
-                                                   "plans": list(PLANS)},
+                                                   "queue_form": QueueForm()},
                  status=400 if (hold_form.errors or locate_form.errors) else 200)
 
 
@@ -231,12 +239,11 @@ def intake(request):
         try:
             unit = card_intake(lot_reference=data["lot"], model=data["model"].slug, board_vendor=data["board_vendor"],
                                serial=data["serial"], actor=request.user)
-        except IntakeRejected as exc:
+        except IntakeRejected as exc:  # its rows' errors: one row here, each error names its field
             for error in exc.errors:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
-        except DomainError as exc:
-            for field, problems in getattr(exc, "errors", {"lot": [str(exc)]}).items():
-                form.add_error("lot" if field not in form.fields else field, problems)
+        except DomainError as exc:  # the lot's fields
+            _form_refused(form, exc)
         else:
             messages.success(request, f"{unit.asset_tag} taken in to lot {unit.lot.reference}: stick its label on")
             return redirect("workbench:unit", asset_tag=unit.asset_tag)
@@ -313,9 +320,7 @@ def board_act(request):
         else:
             messages.error(request, f"{action or '(none)'}: not an action here")
     except DomainError as exc:
-        for field, texts in (getattr(exc, "errors", None) or {"": [str(exc)]}).items():
-            for text in texts:
-                messages.error(request, f"{field}: {text}" if field else str(text))
+        _say_refused(request, exc)
     return redirect("workbench:board")
 
 
@@ -341,9 +346,7 @@ def returns(request):
                                        refund=data["refund"] or 0, cost=data["cost"] or 0, notes=data["notes"],
                                        actor=request.user)
             except DomainError as exc:
-                for field, problems in (getattr(exc, "errors", None) or {"__all__": [str(exc)]}).items():
-                    form.add_error({"scanned_serial": "serial"}.get(field, field) if field in (
-                        "scanned_serial", "reason", "refund", "cost", "notes", "order") else None, problems)
+                _form_refused(form, exc, renamed={"scanned_serial": "serial"})
             else:
                 unit = taken.line.unit
                 messages.success(request, f"{unit.asset_tag} taken back from order {order.pk}: it goes to "
@@ -369,8 +372,7 @@ def inspect(request, asset_tag: str):
             try:
                 inspection_record(unit=unit, actor=request.user, photos=data.pop("photos"), **data)
             except DomainError as exc:
-                for field, problems in (getattr(exc, "errors", None) or {"__all__": [str(exc)]}).items():
-                    form.add_error(field if field in form.fields else None, problems)
+                _form_refused(form, exc)
             else:
                 messages.success(request, f"{unit.asset_tag} inspected: cosmetic {data['cosmetic_grade']}")
                 return redirect("workbench:unit", asset_tag=unit.asset_tag)

@@ -131,21 +131,20 @@ def thermal_check(ctx: CheckContext, *, duration_s: float = 300.0, sample_interv
                    source=source("PLATEAU_SLOPE_WARN_C_PER_MIN"))
     power = series("power_w", loaded)
     limits = [s.power_limit_w for s in samples if supported(s.power_limit_w)]
+    drop = 1 - min(clocks) / max(clocks) if clocks and max(clocks) > 0 else 0.0
 
     metrics = {
         "duration_s": round(time.monotonic() - started, 2), "samples": len(samples),
         "peak_gpu_temp_c": peak, "peak_hotspot_delta_c": round(delta, 1) if delta is not None else None,
         "peak_memory_temp_c": memory_peak, "throttle_reasons_seen": throttle_names(throttle),
         "sm_clock_mean_mhz": round(statistics.fmean(clocks)) if clocks else None,
-        "sm_clock_variation": round(variation, 4),
+        "sm_clock_variation": round(variation, 4), "sm_clock_drop": round(drop, 4),
         "power_mean_w": round(statistics.fmean(power), 1) if power else None,
         "power_limit_w": limits[-1] if limits else None,
         "end_slope_c_per_min": round(slope, 2),
     }
     settled = "plateau reached" if slope <= PLATEAU_SLOPE_WARN_C_PER_MIN else "still warming (short soak)"
     # Say what held the clocks, not only what did not: a card at its power cap runs slower without being hot.
-    drop = 1 - min(clocks) / max(clocks) if clocks and max(clocks) > 0 else 0.0
-    metrics["sm_clock_drop"] = round(drop, 4)
     if throttle & (THROTTLE_HW_SLOWDOWN | THROTTLE_HW_THERMAL | THROTTLE_SW_THERMAL):
         held = "thermal throttling"
     else:

@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from grading.services import unit_grade
-from resale.dashboard import lot_rows, rate_rows
+from resale.dashboard import lot_rows, rate_tables
 from resale.pricing import DEFAULT_RULES
 from resale.services import (
     listing_create,
@@ -55,9 +55,10 @@ def test_a_lots_figures_add_up(lot):
     assert (row.returns, row.returns_cost) == (1, Decimal("465.00"))
     assert row.margin == Decimal("900.00") - Decimal("27.60") - Decimal("20.00") - Decimal("465.00") - 1800
     assert row.bench_hours_per_card is not None and row.bench_hours_per_card >= 0
-    (model,) = rate_rows("model")
+    rates = rate_tables()
+    (model,) = rates["model"]
     assert (model.key, model.graded, model.failed, model.sold, model.returned) == ("GeForce RTX 3080", 5, 1, 2, 1)
-    assert model.return_rate == 0.5 and rate_rows("bench")[0].key == "walk-bench"
+    assert model.return_rate == 0.5 and rates["bench"][0].key == "walk-bench"
 
 
 @pytest.mark.django_db

@@ -3,11 +3,12 @@ cosmetic one, a card's page links its runs, grades, certificates and its page at
 named by asset tag, the current grade is marked among the earlier ones, and check durations are rounded."""
 
 import pytest
-from django.test import Client
 
 from grading.models import Grade
 from grading.services import grade_override, unit_grade
 from testbench.models import CheckResultRecord, TestRun
+
+from . import signed_in
 
 
 @pytest.mark.django_db
@@ -15,8 +16,7 @@ def test_the_admin_names_cards_marks_the_current_grade_and_links_the_records(mak
     failed = walk(make_units(1, lot="ADM-E")[0], "failed", failing=True)
     unit_grade(unit=failed)
     grade_override(unit=failed, functional="F-C", reason="bad cell masked by page retirement", actor=admin_user)
-    client = Client()
-    client.force_login(admin_user)
+    client = signed_in(admin_user)
     units = client.get("/admin/inventory/unit/").content.decode()
     assert "F-C/A" in units  # the current functional grade, then the cosmetic one
     page = client.get(f"/admin/inventory/unit/{failed.pk}/change/").content.decode()

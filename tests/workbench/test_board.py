@@ -5,18 +5,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from testbench.models import Bench, BenchSlot, TestRun
 from testbench.services import run_create, run_heartbeat, run_start, slot_seat
 
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
+from . import signed_in
 
 
 def seated_bench(make_units, name: str, cards: int = 2, lot: str = "BRD-1"):

@@ -6,7 +6,6 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from PIL import Image
 
 from inventory.models import Inspection, InspectionPhoto
@@ -27,19 +26,12 @@ CHECKLIST = {"cosmetic_grade": "B", "fan_condition": "ok", "thermal_pads": "orig
              "bracket_present": "on", "missing_parts": "", "notes": "dust in fins, cleaned"}
 
 
-@pytest.fixture
-def signed_in(technician):
-    client = Client()
-    client.force_login(technician)
-    return client
-
-
 @pytest.mark.django_db
-def test_an_inspection_with_photos_is_recorded_and_the_photos_made_fit(make_units, signed_in):
+def test_an_inspection_with_photos_is_recorded_and_the_photos_made_fit(make_units, technician_client):
     (unit,) = make_units(1, lot="INS-1")
-    form = signed_in.get(f"/bench/unit/{unit.asset_tag}/inspect/").content.decode()
+    form = technician_client.get(f"/bench/unit/{unit.asset_tag}/inspect/").content.decode()
     assert 'capture="environment"' in form and 'accept="image/*"' in form and "sold on function only" in form
-    response = signed_in.post(f"/bench/unit/{unit.asset_tag}/inspect/", {
+    response = technician_client.post(f"/bench/unit/{unit.asset_tag}/inspect/", {
         **CHECKLIST, "photos": [photo(), photo("back.jpg", size=(4000, 3000), fmt="JPEG", orientation=6)]})
     assert response["Location"] == f"/bench/unit/{unit.asset_tag}/"
     unit.refresh_from_db()
@@ -50,20 +42,20 @@ def test_an_inspection_with_photos_is_recorded_and_the_photos_made_fit(make_unit
     assert stored["shroud.jpg"].size == (1600, 900) and stored["shroud.jpg"].format == "JPEG"
     assert stored["back.jpg"].size == (1200, 1600)  # turned upright as the phone held it
     assert 0x8825 not in stored["back.jpg"].getexif()  # no GPS position kept
-    page = signed_in.get(f"/bench/unit/{unit.asset_tag}/").content.decode()
+    page = technician_client.get(f"/bench/unit/{unit.asset_tag}/").content.decode()
     assert all(f"/api/inspection-photos/{p.pk}/image/" in page for p in InspectionPhoto.objects.all())
 
 
 @pytest.mark.django_db
-def test_a_file_that_is_not_a_photo_or_too_large_is_refused_by_name(make_units, signed_in, settings):
+def test_a_file_that_is_not_a_photo_or_too_large_is_refused_by_name(make_units, technician_client, settings):
     (unit,) = make_units(1, lot="INS-2")
     fake = SimpleUploadedFile("invoice.jpg", b"%PDF-1.7 not a picture", content_type="image/jpeg")
-    refused = signed_in.post(f"/bench/unit/{unit.asset_tag}/inspect/", {**CHECKLIST, "photos": [photo(), fake]})
+    refused = technician_client.post(f"/bench/unit/{unit.asset_tag}/inspect/", {**CHECKLIST, "photos": [photo(), fake]})
     assert refused.status_code == 400 and "invoice.jpg: not a photo this bench can read" in refused.content.decode()
     settings.REFURB_PHOTO_MAX_BYTES = 1000
-    big = signed_in.post(f"/bench/unit/{unit.asset_tag}/inspect/", {**CHECKLIST, "photos": [photo()]})
+    big = technician_client.post(f"/bench/unit/{unit.asset_tag}/inspect/", {**CHECKLIST, "photos": [photo()]})
     assert big.status_code == 400 and "shroud.png:" in big.content.decode() and "MiB a photo may be" in (
         big.content.decode())
-    missing = signed_in.post(f"/bench/unit/{unit.asset_tag}/inspect/", {"fan_condition": "ok"})
+    missing = technician_client.post(f"/bench/unit/{unit.asset_tag}/inspect/", {"fan_condition": "ok"})
     assert missing.status_code == 400 and "This field is required" in missing.content.decode()
     assert not Inspection.objects.filter(unit=unit).exists()

@@ -6,7 +6,6 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
 from pypdf import PdfReader
 
 MM = 72 / 25.4  # PDF points per millimetre
@@ -20,18 +19,11 @@ def size_mm(page) -> tuple[float, float]:
     return round(float(page.mediabox.width) / MM), round(float(page.mediabox.height) / MM)
 
 
-@pytest.fixture
-def signed_in(technician):
-    client = Client()
-    client.force_login(technician)
-    return client
-
-
 @pytest.mark.django_db
-def test_asset_labels_fit_the_printer_and_name_the_card(make_units, signed_in):
+def test_asset_labels_fit_the_printer_and_name_the_card(make_units, technician_client):
     units = make_units(2, lot="LBL-1")
     for profile, size in (("62x29", (62, 29)), ("50x25", (50, 25))):
-        response = signed_in.get("/bench/labels/", {"unit": [u.asset_tag for u in units], "profile": profile})
+        response = technician_client.get("/bench/labels/", {"unit": [u.asset_tag for u in units], "profile": profile})
         assert response["Content-Type"] == "application/pdf"
         printed = pages(response.content)
         assert len(printed) == 2 and {size_mm(p) for p in printed} == {size}
@@ -41,9 +33,9 @@ def test_asset_labels_fit_the_printer_and_name_the_card(make_units, signed_in):
 
 
 @pytest.mark.django_db
-def test_a_lot_prints_on_a4_sheets_and_by_command(make_units, signed_in, tmp_path):
+def test_a_lot_prints_on_a4_sheets_and_by_command(make_units, technician_client, tmp_path):
     make_units(30, lot="LBL-2")
-    sheets = pages(signed_in.get("/bench/labels/", {"lot": "LBL-2", "profile": "a4"}).content)
+    sheets = pages(technician_client.get("/bench/labels/", {"lot": "LBL-2", "profile": "a4"}).content)
     assert len(sheets) == 2 and size_mm(sheets[0]) == (210, 297)  # 27 on the first sheet, 3 on the second
     assert sheets[0].extract_text().count("S/N") == 27 and sheets[1].extract_text().count("S/N") == 3
     out = tmp_path / "lot.pdf"
@@ -54,25 +46,26 @@ def test_a_lot_prints_on_a4_sheets_and_by_command(make_units, signed_in, tmp_pat
 
 
 @pytest.mark.django_db
-def test_a_certificate_label_needs_a_valid_certificate(make_units, walk, signed_in):
+def test_a_certificate_label_needs_a_valid_certificate(make_units, walk, technician_client):
     certified, plain = make_units(2, lot="LBL-3")
     walk(certified, "certified")
     public_id = certified.certificates.get().public_id
-    label = signed_in.get("/bench/labels/", {"unit": certified.asset_tag, "kind": "certificate"})
+    label = technician_client.get("/bench/labels/", {"unit": certified.asset_tag, "kind": "certificate"})
     text = pages(label.content)[0].extract_text()
     assert "Certified F-A/A" in text and public_id in text.replace("\n", "")
-    refused = signed_in.get("/bench/labels/", {"unit": [certified.asset_tag, plain.asset_tag], "kind": "certificate"})
+    refused = technician_client.get("/bench/labels/", {"unit": [certified.asset_tag, plain.asset_tag],
+                                                       "kind": "certificate"})
     assert refused.status_code == 400 and f"no valid certificate: {plain.asset_tag}" in refused.content.decode()
-    assert "not a label profile" in signed_in.get("/bench/labels/", {"unit": plain.asset_tag,
+    assert "not a label profile" in technician_client.get("/bench/labels/", {"unit": plain.asset_tag,
                                                                       "profile": "A7"}).content.decode()
-    assert "no cards to label" in signed_in.get("/bench/labels/", {"unit": "NOPE"}).content.decode()
+    assert "no cards to label" in technician_client.get("/bench/labels/", {"unit": "NOPE"}).content.decode()
 
 
 @pytest.mark.django_db
-def test_the_batch_prints_its_labels_in_scan_order(make_units, signed_in):
+def test_the_batch_prints_its_labels_in_scan_order(make_units, technician_client):
     units = make_units(3, lot="LBL-4")
     for unit in reversed(units):
-        signed_in.post("/bench/batch/", {"action": "add", "code": unit.asset_tag})
-    printed = pages(signed_in.get("/bench/labels/", {"batch": "1"}).content)
+        technician_client.post("/bench/batch/", {"action": "add", "code": unit.asset_tag})
+    printed = pages(technician_client.get("/bench/labels/", {"batch": "1"}).content)
     assert [units[2].asset_tag in printed[0].extract_text(), units[0].asset_tag in printed[2].extract_text()] == [
         True, True]

@@ -2,15 +2,10 @@
 the order typed is refused with the reason; a serial never sold is named; only resellers and admins take cards back."""
 
 import pytest
-from django.test import Client
 
 from resale.services import listing_create, listing_publish, listing_sell
 
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
+from . import signed_in
 
 
 def sold(card):

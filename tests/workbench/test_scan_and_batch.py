@@ -10,11 +10,7 @@ from inventory.models import Unit, UnitEvent
 from inventory.services import IntakeRow, intake_import
 from inventory.services.units import unit_transition
 
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
+from . import signed_in
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 repair record that sends a card from repair back to the test queue; a run started where the card is seated."""
 
 import pytest
-from django.test import Client
 
 from core.errors import InvalidInput
 from inventory.choices import EventKind, UnitState
@@ -11,11 +10,7 @@ from inventory.services import unit_repair_record
 from testbench.models import Bench, BenchSlot, TestRun
 from testbench.services import slot_seat
 
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
+from . import signed_in
 
 
 def act(client, unit, **data):
