@@ -46,7 +46,7 @@ class Grade:
 
 
 CHECK_TITLES = {"vram": "VRAM", "pcie": "PCIe", "thermal": "thermal", "health": "health", "identity": "identity",
-                "compute": "compute", "performance": "performance"}
+                "compute": "compute", "performance": "performance", "ai": "AI workload"}
 
 
 def _ratio_text(key: str) -> str:
@@ -57,6 +57,11 @@ def _performance(result: dict, policy: dict) -> list[Reason]:
     """Graded on the measured ratios (the check's `*_vs_expected` metrics) against the policy's bands."""
     metrics = result.get("metrics") or {}
     ratios = {k: v for k, v in metrics.items() if k.endswith("_vs_expected") and isinstance(v, int | float)}
+    unjudged = next((f for f in result.get("findings") or [] if f.get("code") == "performance.no_reference"), None)
+    if not ratios and unjudged:  # a model with no reference yet: measured, not judged, and the grade says so
+        return [Reason("performance.no_reference", "performance", WARN, unjudged.get("measured"),
+                       unjudged.get("threshold"), f"performance: {unjudged['sentence']}",
+                       unjudged.get("source") or "")]
     if not ratios:
         return [Reason("performance.unmeasured", "performance", FAIL, None, policy["performance"]["c"],
                        "performance: not measured")]
@@ -132,8 +137,11 @@ def grade_results(results: list[dict], *, reference, cosmetic: str = "", identit
         disposition = "repair" if failing <= set(policy["repairable"]) else "failed"
     order = {FAIL: 0, LIMIT: 1, WARN: 2}
     reasons.sort(key=lambda r: order[r.severity])
+    ai_check = by_name.get("ai") or {}
     readiness = ai_readiness(reference=reference, performance=(by_name.get("performance") or {}).get("metrics"),
-                             identity=identity, policy=policy) if functional != "FAIL" else {}
+                             identity=identity, policy=policy,
+                             ai_check=ai_check.get("metrics") if ai_check.get("status") in ("pass", "warn") else None,
+                             ) if functional != "FAIL" else {}
     return Grade(functional=functional, cosmetic=cosmetic or "", policy_version=policy["version"], reasons=reasons,
                  disposition=disposition,
                  marketplace=marketplace_conditions(functional, cosmetic or "", **(marketplace_options or {})),

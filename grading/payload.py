@@ -22,7 +22,9 @@ import re
 # finding code and where its threshold is defined (docs/findings.md).
 # 5: the same members as 4; its PDF draws the thermal chart in layout 2 (each legend above its panel, the hotspot and
 # memory lines dashed so that coinciding lines stay visible). A payload names its drawing: older ones draw as issued.
-SCHEMA = "refurb-certificate/5"
+# 6: the run's `ai` check (decode, training, context) among the checks, and `ai_readiness.measured`: what it measured,
+# beside the estimates, which stay. Its PDF adds the measured figures; older payloads draw as issued.
+SCHEMA = "refurb-certificate/6"
 SCHEMA_PREFIX = "refurb-certificate/"
 MAX_SAFE_INTEGER = 2**53 - 1
 # Evidence worth carrying on the certificate: small, and what a buyer would ask about.

@@ -23,12 +23,13 @@ from django.template.loader import render_to_string
 
 from .charts import bit_histogram_chart, thermal_chart
 from .payload import SOFTWARE_KEYS, THERMAL_SERIES, printed_form, schema_version
+from .readiness import measured_rates
 from .signing import envelope, envelope_bytes
 
 ATTACHMENT_NAME = "refurb-certificate.json"
 GRADE_COLOURS = {"F-A": "#1a7f37", "F-B": "#2f6fb3", "F-C": "#b7791f", "FAIL": "#c0392b"}
 CHECK_LABELS = {"identity": "Identity", "vram": "VRAM", "compute": "Compute", "performance": "Performance",
-                "pcie": "PCIe", "thermal": "Thermal soak", "health": "Health"}
+                "pcie": "PCIe", "thermal": "Thermal soak", "health": "Health", "ai": "AI workload"}
 # Rows in a fixed order, whatever order the payload's keys come in; anything else after these, by name.
 PERFORMANCE_ORDER = ("memory_bandwidth_gbs", "fp32_tflops", "fp16_tflops", "bf16_tflops")
 PRECISION_ORDER = ("fp16", "int8", "int4")
@@ -105,6 +106,7 @@ def certificate_html(certificate, *, telemetry_columns: dict | None) -> str:
         "software": [(name, software[name]) for name in _in_order(software, SOFTWARE_KEYS)],
         "grade": payload["grade"],
         "ai": ai,
+        "measured": measured_rates(ai),
         "ai_rows": [{"precision": precision.upper(), "fits": fits_by_precision[precision],
                      "decode_7b": decode.get(f"7B_{precision}"), "decode_13b": decode.get(f"13B_{precision}")}
                     for precision in _in_order(fits_by_precision, PRECISION_ORDER)],

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 POLICY = {
     # 2026.12-2: grades read the checks' finding codes (docs/findings.md); the grades themselves are those of -1.
-    "version": "2026.12-2",
+    # 2026.12-3: the same grades; AI-readiness adds what the `ai` check measured (decode, training, context), and the
+    # ai check's findings (ai.nonfinite, ai.training_divergence, ai.nondeterministic) fail a card.
+    "version": "2026.12-3",
     # Shares of the reference (the fleet median from five cards of the model, else datasheet × efficiency).
     "performance": {"a": 0.95, "b": 0.90, "c": 0.80},
     # Failures a workshop can fix: the card goes to repair rather than failed, and the reason names the repair.

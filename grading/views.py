@@ -17,7 +17,7 @@ from inventory.choices import COSMETIC_GRADE_DEFINITIONS
 from .buyer_words import buyer_sentence
 from .keys import keyring, keys_document
 from .models import FunctionalGrade
-from .readiness import decode_rates
+from .readiness import decode_rates, measured_rates
 from .services import certificate_by_public_id, certificates_for_serial, verify_url
 from .throttles import VerifyRateThrottle
 from .verification import verification_report
@@ -95,7 +95,8 @@ def verify_page(request, public_id: str):
     ai = signed.get("ai_readiness")
     reasons = [buyer_sentence(r) for r in (signed.get("grade") or {}).get("reasons") or [] if isinstance(r, dict)]
     response = render(request, "grading/verify.html", _public({
-        "r": report, "has_pdf": bool(certificate.pdf), "ai": ai, "decode": decode_rates(ai), "reasons": reasons,
+        "r": report, "has_pdf": bool(certificate.pdf), "ai": ai, "decode": decode_rates(ai),
+        "measured": measured_rates(ai), "reasons": reasons,
         "functional_scale": FunctionalGrade.choices, "cosmetic_scale": COSMETIC_GRADE_DEFINITIONS.items(),
         "contact": settings.REFURB_ISSUER_CONTACT, "warranty": settings.REFURB_WARRANTY_TERMS}))
     response["Cache-Control"] = "no-cache"  # a revocation shows at once

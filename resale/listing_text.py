@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from grading.readiness import measured_rates
+
 from .selectors import CardFacts
 
 TITLE_MAX = 80
@@ -62,6 +64,18 @@ def _ai(ai: dict) -> list[str]:
         sizes = ", ".join(f"{fits[p]:g}B at {p.upper()}" for p in ("fp16", "int8", "int4") if p in fits)
         lines.append(f"AI: fits language models up to {sizes} (with {ai.get('kv_margin', 0.2):.0%} of memory kept "
                      "for the KV cache).")
+    measured = ai.get("measured") or {}
+    if measured:
+        rates = [f"{label} {value:g} tok/s" for label, value in measured_rates(ai)["decode"]]
+        lines.append(f"Measured on this card, one stream at {measured.get('context_tokens')} tokens of context: "
+                     + (", ".join(rates) if rates else "no model fits whole at FP16 or BF16") + ".")
+        context = (measured.get("largest_context_tokens") or {}).get("7B_fp16")
+        if context:
+            lines.append(f"A 7B model at FP16 has room for {context:,} tokens of context.")
+        if measured.get("training_checked"):
+            lines.append(f"Mixed-precision training ({', '.join(p.upper() for p in measured['training_checked'])}) "
+                         "checked against FP32 on the card.")
+        return lines
     decode = ai.get("decode_tokens_per_s_estimate") or {}
     rates = [f"{key.replace('_', ' ').upper()} ≈ {value:g} tok/s" for key, value in decode.items()
              if value and key.startswith("7B")]

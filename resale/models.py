@@ -48,6 +48,9 @@ class Listing(models.Model):
     fits_fp16_b = models.FloatField(null=True, blank=True, help_text="Largest model (billions) at FP16, every card")
     fits_int8_b = models.FloatField(null=True, blank=True)
     fits_int4_b = models.FloatField(null=True, blank=True)
+    decode_7b_fp16_tps = models.FloatField(
+        null=True, blank=True, help_text="Measured 7B FP16 decode, one stream (tokens/s), the slowest card's; empty "
+        "where a card was not measured or the model does not fit it whole")
     units = models.ManyToManyField("inventory.Unit", through="ListedUnit", related_name="listings")
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)

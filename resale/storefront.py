@@ -23,6 +23,8 @@ GRADE_AT_LEAST = {"F-A": ("F-A",), "F-B": ("F-A", "F-B"), "F-C": ("F-A", "F-B", 
 FITS = {"7b-fp16": ("fits_fp16_b", 7, "a 7B model at FP16"), "13b-int8": ("fits_int8_b", 13, "a 13B model at INT8"),
         "13b-int4": ("fits_int4_b", 13, "a 13B model at INT4"), "30b-int4": ("fits_int4_b", 30, "a 30B model at INT4"),
         "70b-int4": ("fits_int4_b", 70, "a 70B model at INT4")}
+# "Measured 7B FP16 decode ≥ 30 tok/s": what the ai check measured on the slowest card of the listing.
+DECODE_AT_LEAST = (20, 30, 50, 100)
 SORTS = {"price": ("price", "id"), "-price": ("-price", "-id"), "newest": ("-published_at", "-id"),
          "vram": ("-vram_gib", "price", "id"), "bandwidth": ("-bandwidth_gbs", "price", "id")}
 SORT_LABELS = {"newest": "newest first", "price": "price, low to high", "-price": "price, high to low",
@@ -39,6 +41,8 @@ class StoreFilter(forms.Form):
     price_max = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2, label="price up to")
     fits = forms.ChoiceField(required=False, label="fits",
                              choices=[("", "any")] + [(k, label) for k, (_, _, label) in FITS.items()])
+    decode = forms.ChoiceField(required=False, label="measured decode",
+                               choices=[("", "any")] + [(str(v), f"7B FP16 ≥ {v} tok/s") for v in DECODE_AT_LEAST])
     sets = forms.BooleanField(required=False, label="matched sets only")
     sort = forms.ChoiceField(required=False, choices=list(SORT_LABELS.items()))
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
@@ -83,6 +87,8 @@ def store_listings(params) -> StorePage:
         if data["fits"]:
             field, size, _ = FITS[data["fits"]]
             listings = listings.filter(**{f"{field}__gte": size})
+        if data["decode"]:
+            listings = listings.filter(decode_7b_fp16_tps__gte=int(data["decode"]))
         if data["sets"]:
             listings = listings.filter(matched_set__isnull=False)
         order = SORTS[data["sort"] or "newest"]

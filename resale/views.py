@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 
 from grading.charts import thermal_chart
 from grading.pdf import thermal_columns
-from grading.readiness import decode_rates
+from grading.readiness import decode_rates, measured_rates
 
 from .charts import margin_chart, yield_chart
 from .choices import ListingStatus
@@ -56,7 +56,8 @@ def store_item(request, listing_id: int):
         "listing": listing, "cards": cards, "model": listing.gpu_model, "ai": cards[0]["payload"].get(
             "ai_readiness") if cards else {}, "sold": listing.status == ListingStatus.SOLD,
         "spread": f"{float(listing.matched_set.spread):.1%}" if listing.matched_set_id else "",
-        "decode": decode_rates(cards[0]["payload"].get("ai_readiness") if cards else None)}),
+        "decode": decode_rates(cards[0]["payload"].get("ai_readiness") if cards else None),
+        "measured": measured_rates(cards[0]["payload"].get("ai_readiness") if cards else None)}),
         status=200 if listing.status == ListingStatus.ACTIVE else 410)
 
 

@@ -16,6 +16,8 @@ PLANS: dict[str, dict] = {
                  "retention_s": 10.0, "modulo_offsets": 0},
         "compute": {"size": 8192, "iterations": 20, "cycle_s": 15.0},
         "performance": {"copy_mib": 1024, "gemm_size": 8192, "repeats": 5},
+        # The short form: the 7B shape at one context, batch 1 and 8, and a shorter training comparison.
+        "ai": {"models": ("7B",), "contexts": (1024,), "batches": (1, 8), "train_steps": 10},
         "pcie": {"transfer_mib": 256, "repeats": 5},
         "thermal": {"duration_s": 90.0, "sample_interval_s": 1.0, "load_size": 8192, "require_plateau": False},
         "health": {"load_s": 10.0, "load_size": 4096},
@@ -26,6 +28,7 @@ PLANS: dict[str, dict] = {
         "vram": {"coverage": 0.95, "retention_s": 60.0, "modulo_offsets": 20},
         "compute": {"size": 8192, "iterations": 200, "cycle_s": 120.0},
         "performance": {"copy_mib": 2048, "gemm_size": 8192, "repeats": 10},
+        "ai": {"train_steps": 20},
         "pcie": {"transfer_mib": 512, "repeats": 10},
         "thermal": {"duration_s": 600.0, "sample_interval_s": 1.0, "load_size": 8192},
         "health": {"load_s": 30.0, "load_size": 4096},
@@ -36,6 +39,7 @@ PLANS: dict[str, dict] = {
         "vram": {"coverage": 0.95, "retention_s": 300.0, "modulo_offsets": 20},
         "compute": {"size": 8192, "iterations": 2000, "cycle_s": 900.0},
         "performance": {"copy_mib": 2048, "gemm_size": 8192, "repeats": 20},
+        "ai": {"train_steps": 50, "repeats": 10},
         "pcie": {"transfer_mib": 512, "repeats": 20},
         "thermal": {"duration_s": 5400.0, "sample_interval_s": 1.0, "load_size": 8192},
         "health": {"load_s": 60.0, "load_size": 4096},
@@ -51,6 +55,10 @@ SIM_SIZES = {
     # Timed on the simulated card's clock (a model), so one run of each kernel is a steady measurement.
     "performance": {"copy_mib": 2, "gemm_size": 256, "repeats": 3, "min_timed_s": 0.0},
     "pcie": {"transfer_mib": 2, "repeats": 3},
+    # Heads 16 times narrower, up to 4 layers timed (the card's clock is a model: more layers add only CPU time),
+    # and a GPT of 2 layers of width 64 trained on sequences of 32 tokens.
+    "ai": {"shape_scale": 16, "copy_mib": 2, "repeats": 2, "min_timed_s": 0.0, "max_layers": 4,
+           "train_shape": {"layers": 2, "width": 64, "heads": 4, "sequence": 32, "batch": 4, "vocab": 256}},
     "thermal": {"load_size": 128},
     "health": {"load_size": 128},
 }

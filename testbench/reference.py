@@ -31,6 +31,7 @@ class ModelReference:
     compute_capability: str = ""
     memory_type: str = ""
     stock_vbios_versions: tuple[str, ...] = ()
+    catalogued: bool = True  # False: described by what the card itself reports (reference_from_identity)
 
     @property
     def full_name(self) -> str:
@@ -65,6 +66,29 @@ def reference_from_model(gpu_model) -> ModelReference:
               "fp32_tflops", "fp16_tflops", "bf16_tflops", "tdp_w", "pcie_gen", "pcie_lanes", "compute_capability",
               "memory_type", "stock_vbios_versions")
     return _from_values({f: getattr(gpu_model, f) for f in fields})
+
+
+UNCATALOGUED = "uncatalogued"
+
+
+def reference_from_identity(identity) -> ModelReference:
+    """A card the catalog does not know, described by what it reports: its name, PCI id, memory, compute capability
+    and the widest link it is built for, and no datasheet figures, so that every check runs and performance has no
+    reference until enough cards of it have been tested (the fleet's median)."""
+    from .hardware.base import supported  # no torch here: base imports it for type checking only
+
+    prefix = "NVIDIA " if identity.name.startswith("NVIDIA ") else "AMD " if identity.name.startswith("AMD ") else ""
+    return ModelReference(
+        slug=f"{UNCATALOGUED}-{identity.pci_vendor_id}-{identity.pci_device_id}",
+        name=identity.name.removeprefix(prefix).strip() or identity.name,
+        vendor="amd" if identity.pci_vendor_id == "1002" else "nvidia",
+        pci_vendor_id=identity.pci_vendor_id, pci_device_ids=(identity.pci_device_id,),
+        vram_bytes=identity.vram_total_bytes, memory_bandwidth_gbs=None, fp32_tflops=None, fp16_tflops=None,
+        bf16_tflops=None, tdp_w=None,
+        pcie_gen=identity.pcie_max_generation if supported(identity.pcie_max_generation) else 0,
+        pcie_lanes=identity.pcie_max_width if supported(identity.pcie_max_width) else 0,
+        compute_capability=identity.compute_capability or "", catalogued=False,
+    )
 
 
 # PCI subsystem vendor ids of the board makers mining cards come from (the board vendor NVML does not name).

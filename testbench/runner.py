@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from .checks.base import CheckContext, CheckResult, CheckStatus, error_result, run_check
 from .hardware.base import DeviceLost, GpuDevice
 from .plans import plan_for
-from .reference import ModelReference, catalog_references
+from .reference import ModelReference, catalog_references, reference_from_identity
 
 
 def _checks() -> dict[str, Callable]:
+    from .checks.ai import ai_check
     from .checks.compute import compute_check
     from .checks.health import health_check
     from .checks.identity import identity_check
@@ -33,7 +34,8 @@ def _checks() -> dict[str, Callable]:
     from .checks.vram import vram_check
 
     return {"identity": identity_check, "vram": vram_check, "compute": compute_check,
-            "performance": performance_check, "pcie": pcie_check, "thermal": thermal_check, "health": health_check}
+            "performance": performance_check, "pcie": pcie_check, "thermal": thermal_check, "health": health_check,
+            "ai": ai_check}
 
 
 @dataclass
@@ -93,13 +95,12 @@ def run_plan(device: GpuDevice, *, declared: ModelReference, plan: dict[str, dic
 
 
 def reference_for_device(device: GpuDevice) -> ModelReference:
-    """The catalog model a device's PCI id belongs to (for runs where no unit declares one)."""
+    """The catalog model a device's PCI id belongs to (for runs where no unit declares one); a card the catalog
+    does not know is described by what it reports (reference_from_identity) and tested all the same."""
     identity = device.identity()
     matches = [r for r in catalog_references().values()
                if identity.pci_vendor_id == r.pci_vendor_id and identity.pci_device_id in r.pci_device_ids]
-    if not matches:
-        raise LookupError(f"{identity.name} ({identity.pci_vendor_id}:{identity.pci_device_id}) is not in the catalog")
-    return matches[0]
+    return matches[0] if matches else reference_from_identity(identity)
 
 
 def main(argv=None) -> int:

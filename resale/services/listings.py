@@ -65,6 +65,7 @@ def _store_facts(cards: list[CardFacts]) -> dict:
     worst = max(cards, key=lambda c: (c.functional, c.cosmetic))
     bandwidths = [c.figures.get("memory_bandwidth_gbs") for c in cards]
     fits = [c.ai.get("largest_model_billions") or {} for c in cards]
+    decodes = [((c.ai.get("measured") or {}).get("decode_tokens_per_s") or {}).get("7B_fp16") for c in cards]
 
     def least(precision):
         values = [f.get(precision) for f in fits]
@@ -73,7 +74,9 @@ def _store_facts(cards: list[CardFacts]) -> dict:
     return {"gpu_model": cards[0].gpu_model, "card_count": len(cards), "vram_gib": cards[0].gpu_model.vram_gib,
             "functional": worst.functional, "cosmetic": worst.cosmetic,
             "bandwidth_gbs": min(bandwidths) if all(isinstance(b, (int, float)) for b in bandwidths) else None,
-            "fits_fp16_b": least("fp16"), "fits_int8_b": least("int8"), "fits_int4_b": least("int4")}
+            "fits_fp16_b": least("fp16"), "fits_int8_b": least("int8"), "fits_int4_b": least("int4"),
+            "decode_7b_fp16_tps": min(decodes) if decodes and all(isinstance(d, (int, float)) for d in decodes)
+            else None}
 
 
 def _money(value, errors: dict, field: str):

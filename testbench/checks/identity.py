@@ -23,6 +23,11 @@ def identity_check(ctx: CheckContext, *, declared: ModelReference, may_reset: bo
     found = Findings()
     evidence: dict = {"detected": identity.as_dict(), "declared": declared.slug}
 
+    if not declared.catalogued:
+        found.warn("identity.not_in_catalog", f"{identity.name} ({identity.pci_vendor_id}:{identity.pci_device_id}) "
+                   "is not in the catalog: tested without datasheet figures",
+                   measured=f"{identity.pci_vendor_id}:{identity.pci_device_id}",
+                   threshold="inventory/data/gpu_catalog.toml")
     if model_name_key(identity.name) != model_name_key(declared.name):
         found.fail("identity.model_mismatch", f"reports itself as {identity.name!r}, declared as "
                    f"{declared.full_name!r}", measured=identity.name, threshold=declared.full_name)
@@ -35,8 +40,12 @@ def identity_check(ctx: CheckContext, *, declared: ModelReference, may_reset: bo
                    threshold=[f"{declared.pci_vendor_id}:{d}" for d in declared.pci_device_ids],
                    source="the catalog's pci_device_ids")
         evidence["pci_id_owners"] = owners
-    if identity.vram_total_bytes and abs(identity.vram_total_bytes - declared.vram_bytes) > \
-            declared.vram_bytes * VRAM_TOLERANCE:
+    # Boards with ECC GDDR memory (workstation and datacenter cards) give 1/16 of it to the check bits while ECC is
+    # on, and NVML reports the rest: either size is the declared model's.
+    sizes = [declared.vram_bytes] + ([declared.vram_bytes * 15 / 16] if declared.memory_type.startswith("GDDR6")
+                                     and not declared.memory_type.startswith("GDDR6X") else [])
+    if identity.vram_total_bytes and all(abs(identity.vram_total_bytes - size) > size * VRAM_TOLERANCE
+                                         for size in sizes):
         found.fail("identity.memory_size_mismatch", f"{identity.vram_total_bytes / 2**30:.1f} GiB of memory, a "
                    f"{declared.name} has {declared.vram_bytes / 2**30:.0f} GiB",
                    measured=round(identity.vram_total_bytes / 2**30, 2),

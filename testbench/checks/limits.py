@@ -38,6 +38,12 @@ POWER_LIMIT_LEFTOVER = 0.95  # below this share of the default, someone lowered 
 # reference, per dtype.
 COMPUTE_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "bf16": 8e-2}
 
+# AI workload (ai.py): how far a mixed-precision training run may part from the same steps in FP32 on the same card
+# (relative, at any step), and how far two runs of the same precision may part (deterministic algorithms: none).
+AI_LOSS_TOLERANCE = {"fp16": 0.02, "bf16": 0.05}
+AI_GRAD_NORM_TOLERANCE = {"fp16": 0.10, "bf16": 0.25}
+AI_REPEAT_TOLERANCE = 1e-6
+
 # Performance (performance.py): shares of what a good card of the model shows.
 PERFORMANCE_PASS_RATIO = 0.90
 PERFORMANCE_WARN_RATIO = 0.75

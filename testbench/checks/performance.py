@@ -98,11 +98,20 @@ def performance_check(ctx: CheckContext, *, reference: ModelReference, fleet: di
                     "performance.below_expected", f"{key.replace('_', ' ')} {ratio:.0%} of expected",
                     measured={key: round(ratio, 3)},
                     threshold=PERFORMANCE_WARN_RATIO if failed else PERFORMANCE_PASS_RATIO, source=source(bound))
+    if not any(key.endswith("_vs_expected") for key in metrics):
+        found.warn("performance.no_reference", f"no reference for {reference.name} yet ({fleet_cards} of "
+                   f"{FLEET_MIN_CARDS} cards tested, no datasheet figures): recorded without a verdict",
+                   measured={"fleet_cards": fleet_cards}, threshold={"fleet_cards": FLEET_MIN_CARDS})
+        metrics["basis"] = "none"
     metrics["worst_ratio"] = round(worst, 3)
     result = CheckResult.from_findings(
         "performance", found, f"{measured['memory_bandwidth_gbs']:.1f} GB/s, "
         + ", ".join(f"{d} {measured[f'{d}_tflops']:.2f} TFLOP/s" for d in chosen) + f" ({metrics['basis']})",
         metrics)
-    if found:
+    if any(f.code == "performance.below_expected" for f in found):
         result.summary = ("underperforms: " if found.failed else "below expected: ") + result.summary
+    elif found:  # no verdict: the measured figures, then why there is none
+        result.summary = (f"{measured['memory_bandwidth_gbs']:.1f} GB/s, "
+                          + ", ".join(f"{d} {measured[f'{d}_tflops']:.2f} TFLOP/s" for d in chosen)
+                          + f"; {found.summary()}")
     return result

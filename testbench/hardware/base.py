@@ -223,6 +223,12 @@ class GpuDevice(abc.ABC):
         """Copy host memory to device memory or back over the PCIe link; return how long the copy took on the
         device's own clock (seconds), so that host-side scheduling does not count. Raises DeviceLost."""
 
+    def replayable(self, work: Callable[[], object]) -> Callable[[], object]:
+        """`work` (a fixed sequence of this device's operations on tensors allocated beforehand) as a callable that
+        runs it again with the least host overhead: a captured CUDA graph on a GPU, so that a decode step of small
+        kernels is timed as the card runs it rather than as fast as Python launches it. Default: `work` itself."""
+        return work
+
     def reset_power_limit(self) -> bool:
         """Put the power limit back to its default if the bench may; True if it did. Default: not allowed."""
         return False

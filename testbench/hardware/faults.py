@@ -139,7 +139,9 @@ def flip_top_exponent_bits(result: torch.Tensor, fraction: float, generator: tor
 
     int_dtype, bit = {torch.float32: (torch.int32, 30), torch.float16: (torch.int16, 14),
                       torch.bfloat16: (torch.int16, 14)}[result.dtype]
-    flat = result.view(-1).view(int_dtype)
+    # Through a detached view: a flip is the hardware's, not an operation autograd should see (the ai check trains
+    # through these products).
+    flat = result.detach().view(-1).view(int_dtype)
     count = max(1, round(flat.numel() * fraction))
     positions = torch.randint(flat.numel(), (count,), generator=generator).to(flat.device)
     flat[positions] = torch.bitwise_xor(flat[positions], torch.tensor(1 << bit, dtype=int_dtype, device=flat.device))

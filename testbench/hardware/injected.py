@@ -75,6 +75,9 @@ class FaultInjectingDevice(GpuDevice):
                 flip_top_exponent_bits(result, self.faults.sdc_fraction, generator)
         return result
 
+    def replayable(self, work):
+        return work  # a captured graph would replay one set of planted faults: each run must draw its own
+
     # --- the wrapped card's own ----------------------------------------------------------------------
     def identity(self) -> DeviceIdentity:
         return self.device.identity()

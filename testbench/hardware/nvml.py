@@ -8,11 +8,16 @@ devices are matched to NVML devices by UUID, because CUDA_VISIBLE_DEVICES and PC
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from .base import NOT_SUPPORTED, DeviceBuffer, DeviceIdentity, DeviceLost, GpuDevice, TelemetrySample, supported
+
+# cuBLAS is deterministic run to run only with a fixed workspace, read when its handle is made: before any CUDA work.
+# The ai check's repeated training runs must agree, and torch's deterministic mode asks for this setting.
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +254,29 @@ class NvmlDevice(GpuDevice):
 
     def copy(self, target, source) -> None:
         self._cuda(lambda: target.copy_(source))
+
+    def replayable(self, work: Callable[[], object]) -> Callable[[], object]:
+        import torch
+
+        def capture():
+            with torch.cuda.device(self.cuda_index):
+                stream = torch.cuda.Stream()
+                stream.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(stream):  # warm up off the default stream, as graph capture requires
+                    for _ in range(3):
+                        work()
+                torch.cuda.current_stream().wait_stream(stream)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    work()
+                return graph.replay
+
+        try:
+            return self._cuda(capture)
+        except (RuntimeError, DeviceLost) as exc:
+            # An operation that cannot be captured: run it as it is (slower to launch, still correct).
+            log.warning("%s: no CUDA graph for a replayed step (%s); running it eagerly", self.label, exc)
+            return work
 
     def timed(self, work: Callable[[], object]) -> float:
         import torch

@@ -51,6 +51,7 @@ _DTYPE_KEYS = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf
 SIM_BOARD_VENDORS = ("1462", "3842", "1458", "1043", "19da", "1569")  # MSI, EVGA, Gigabyte, ASUS, Zotac, Palit
 DMA_EFFICIENCY = 0.82  # share of the raw link rate a pinned DMA copy reaches (packet headers, flow control)
 DMA_LATENCY_S = 8e-6  # setup cost of one transfer
+SKINNY_ROWS = 64  # a product with no more rows (or columns) than this reads more than it computes on any GPU
 
 
 def board_spec(slug: str) -> ModelReference:
@@ -64,8 +65,12 @@ def board_spec(slug: str) -> ModelReference:
 class SimulatedDevice(GpuDevice):
     def __init__(self, *, slug: str = "geforce-rtx-3080", index: int = 0, seed: int = 0,
                  faults: FaultPlan | None = None, memory_bytes: int = DEFAULT_MEMORY_BYTES,
-                 time_scale: float = 30.0, serial: str | None = None, uuid: str | None = None):
-        self.spec = board_spec(slug)
+                 time_scale: float = 30.0, serial: str | None = None, uuid: str | None = None,
+                 spec: ModelReference | None = None):
+        """`spec`: a board the catalog does not know (its figures drive the simulation; the card reports its name
+        and PCI id), instead of the catalog's `slug`."""
+        self.spec = spec or board_spec(slug)
+        slug = self.spec.slug
         self.index = index
         self.label = f"sim{index}"
         self.seed = seed
@@ -284,15 +289,26 @@ class SimulatedDevice(GpuDevice):
         return self._timing_jitter.uniform(0.97, 1.03)
 
     def _gemm_seconds(self, a: torch.Tensor, b: torch.Tensor) -> float:
-        """What this GEMM takes on the modelled card: datasheet rate × efficiency × the clock it holds now."""
+        """What this product takes on the modelled card: datasheet rate × efficiency × the clock it holds now. A
+        skinny product (a side of SKINNY_ROWS or fewer: a decode step's matrix-vector work) is bound by reading its
+        operands instead, whichever takes longer (the roofline); a square GEMM at the scaled-down sizes a simulated
+        card runs stands for the full-size one, which is bound by its FLOPs."""
         key = _DTYPE_KEYS.get(a.dtype, "fp32")
         peak = getattr(self.spec, f"{key}_tflops", None) or self.spec.fp32_tflops
         if a.dtype == torch.float64:
             peak = self.spec.fp32_tflops / 32  # consumer chips run FP64 at 1/32 or 1/64 of FP32
         throttle = self._advance()[3]
         clock = self._clock_factor(throttle) * (0.9 if throttle & THROTTLE_SW_POWER_CAP else 1.0)
-        flops = 2 * a.shape[-2] * a.shape[-1] * b.shape[-1]
-        return flops / (peak * 1e12 * SIM_EFFICIENCY.get(key, SIM_EFFICIENCY["fp32"]) * clock * self._jitter())
+        rows, inner, columns = a.shape[-2] if a.dim() > 1 else 1, a.shape[-1], b.shape[-1]
+        products = math.prod(torch.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+        jitter = self._jitter()
+        seconds = 2 * products * rows * inner * columns / (
+            peak * 1e12 * SIM_EFFICIENCY.get(key, SIM_EFFICIENCY["fp32"]) * clock * jitter)
+        if min(rows, columns) <= SKINNY_ROWS:
+            moved = (a.numel() * a.element_size() + b.numel() * b.element_size()
+                     + products * rows * columns * a.element_size())
+            seconds = max(seconds, moved / (self.spec.memory_bandwidth_gbs * 1e9 * SIM_EFFICIENCY["memory"] * jitter))
+        return seconds
 
     def matmul(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         wall_start = time.monotonic()

@@ -85,7 +85,7 @@ def test_issuing_signs_the_grade_and_certifies_the_card_and_says_nothing_interna
     assert event.to_state == UnitState.CERTIFIED and certificate.printed_id in event.reason
     assert len(certificate.public_id) == 28 and certificate.printed_id.count("-") == 6
     payload = certificate.payload
-    assert payload["schema"] == "refurb-certificate/5"
+    assert payload["schema"] == "refurb-certificate/6"
     assert all(check["findings"] == [] for check in payload["test"]["checks"])  # a healthy card: nothing found
     assert payload["id"] == certificate.public_id and payload["card"]["serial"] == unit.serial
     assert payload["grade"]["functional"] == "F-B" and payload["grade"]["override"] == {

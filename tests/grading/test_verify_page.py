@@ -84,7 +84,7 @@ def test_the_thermal_chart_is_drawn_as_the_payloads_schema_names_it():
 def test_a_certificate_draws_its_chart_as_its_schema_says(certificate):
     from grading.pdf import SignedCertificate, certificate_html
 
-    assert certificate.payload["schema"] == "refurb-certificate/5"
+    assert certificate.payload["schema"] == "refurb-certificate/6"
     assert "stroke-dasharray" in certificate_html(certificate, telemetry_columns=None)
     as_issued_before = SignedCertificate(payload={**certificate.payload, "schema": "refurb-certificate/4"},
                                          signature=certificate.signature, key_id=certificate.key_id)

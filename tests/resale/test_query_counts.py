@@ -60,7 +60,7 @@ def test_each_benchmarked_page_costs_the_same_queries_with_four_times_the_data(c
         return found
 
     small = counts()
-    generate("QB-", units=150, lots=6, listings=90)
+    generate("QB-", units=160, lots=6, listings=100)
     assert Listing.objects.count() >= 4 * Listing.objects.filter(items__unit__lot__reference__startswith="QA-"
                                                                  ).distinct().count()
     assert counts() == small
