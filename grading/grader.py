@@ -158,7 +158,7 @@ def _one_cause_each(found: list[tuple[str, dict]], performance: list[Reason],
     if not heat:
         return found, performance
     found = [(c, f) for c, f in found if f["code"] not in policy["consequences_of_heat"]]
-    fan = next((f for f in heat if f["code"] == "thermal.fan_not_spinning"), None)
+    fan = next((f for f in heat if f["code"] in ("thermal.fan_not_spinning", "thermal.fan_blocked")), None)
     cause = fan or heat[0]
     sentence = cause["sentence"]
     if fan is not None:

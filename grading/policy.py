@@ -16,14 +16,16 @@ from __future__ import annotations
 POLICY = {
     # 2026.12-2: grades read the checks' finding codes (docs/findings.md); the grades themselves are those of -1.
     # 2026.12-3: the same grades; AI-readiness adds what the `ai` check measured (decode, training, context), and the
-    # ai check's findings (ai.nonfinite, ai.training_divergence, ai.nondeterministic) fail a card.
+    # ai check's findings (ai.nonfinite, ai.training_divergence, ai.nondeterministic) fail a card; a fan whose
+    # tachometer shows it jammed (thermal.fan_blocked) goes to repair as a dead one does; bad reads are F-B.
     "version": "2026.12-3",
     # Shares of the reference (the fleet median from five cards of the model, else datasheet × efficiency).
     "performance": {"a": 0.95, "b": 0.90, "c": 0.80},
     # Failures a workshop can fix: the card goes to repair rather than failed, and the reason names the repair.
-    "repairable": ["thermal.fan_not_spinning", "thermal.gpu_hot", "thermal.repaste_needed", "thermal.memory_hot",
-                   "thermal.hardware_protection"],
-    "repairs": {"thermal.fan_not_spinning": "fan replacement", "thermal.gpu_hot": "repaste and new pads",
+    "repairable": ["thermal.fan_not_spinning", "thermal.fan_blocked", "thermal.gpu_hot", "thermal.repaste_needed",
+                   "thermal.memory_hot", "thermal.hardware_protection"],
+    "repairs": {"thermal.fan_not_spinning": "fan replacement", "thermal.fan_blocked": "free or replace the fan",
+                "thermal.gpu_hot": "repaste and new pads",
                 "thermal.repaste_needed": "repaste and new pads", "thermal.memory_hot": "new memory pads",
                 "thermal.hardware_protection": "repaste and new pads"},
     # Warnings that are a stated limitation for the buyer (F-C) rather than a blemish (F-B).

@@ -16,6 +16,7 @@ CLOCK_VARIATION_WARN = 0.10  # coefficient of variation of the SM clock under lo
 PLATEAU_SLOPE_WARN_C_PER_MIN = 1.0  # still climbing this fast at the end: the soak was too short or cooling fails
 FAN_ASKED_PCT = 40  # a fan asked for at least this much…
 FAN_STILL_PCT = 10  # …that turns slower than this is not spinning
+FAN_BLOCKED_RPM = 300  # …and whose tachometer reads below this is jammed (healthy fans idle at 800–1500 RPM)
 
 # PCIe transfers (pcie.py): a pinned DMA copy reaches 70–90% of the raw link rate on a healthy link
 # (packet headers, flow control).

@@ -23,6 +23,7 @@ from .findings import Findings
 from .limits import (
     CLOCK_VARIATION_WARN,
     FAN_ASKED_PCT,
+    FAN_BLOCKED_RPM,
     FAN_STILL_PCT,
     PLATEAU_SLOPE_WARN_C_PER_MIN,
     POWER_CAP_DROP_NOTED,
@@ -31,7 +32,7 @@ from .limits import (
 from .load import GemmLoad
 
 COLUMNS = ("time", "gpu_temp_c", "hotspot_temp_c", "memory_temp_c", "power_w", "sm_clock_mhz", "fan_speed_pct",
-           "fan_target_pct", "utilization_gpu_pct", "throttle_reasons")
+           "fan_target_pct", "fan_rpm", "utilization_gpu_pct", "throttle_reasons")
 
 
 def _columns(samples: list[TelemetrySample]) -> dict[str, list]:
@@ -117,6 +118,15 @@ def thermal_check(ctx: CheckContext, *, duration_s: float = 300.0, sample_interv
                    measured={"speed_pct": speed, "target_pct": target},
                    threshold={"speed_pct": FAN_STILL_PCT, "when_target_pct": FAN_ASKED_PCT},
                    source=source("FAN_STILL_PCT"))
+    else:  # turning by its duty, yet the tachometer says it barely moves: jammed (where the driver has an RPM)
+        jammed = [i for i, (rpm, target) in enumerate(zip(columns["fan_rpm"], columns["fan_target_pct"], strict=True))
+                  if rpm is not None and target is not None and target >= FAN_ASKED_PCT and rpm < FAN_BLOCKED_RPM]
+        if jammed:
+            rpm, target = columns["fan_rpm"][jammed[0]], columns["fan_target_pct"][jammed[0]]
+            found.fail("thermal.fan_blocked", f"the fan turns at {rpm} RPM while {target}% is asked: blocked or "
+                       "seized", measured={"rpm": rpm, "target_pct": target},
+                       threshold={"rpm": FAN_BLOCKED_RPM, "when_target_pct": FAN_ASKED_PCT},
+                       source=source("FAN_BLOCKED_RPM"))
     clocks = series("sm_clock_mhz", loaded)
     variation = statistics.pstdev(clocks) / statistics.fmean(clocks) if len(clocks) > 2 else 0.0
     if variation > CLOCK_VARIATION_WARN:

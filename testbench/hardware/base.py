@@ -80,6 +80,7 @@ class TelemetrySample:
     hotspot_temp_c: Any = NOT_SUPPORTED
     fan_speeds_pct: Any = NOT_SUPPORTED  # tuple, one per fan
     fan_targets_pct: Any = NOT_SUPPORTED
+    fan_rpm: Any = NOT_SUPPORTED  # the first fan's tachometer, where the driver exposes it (NVML 12.5+)
     power_w: Any = NOT_SUPPORTED
     power_limit_w: Any = NOT_SUPPORTED
     power_default_limit_w: Any = NOT_SUPPORTED

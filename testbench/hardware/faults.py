@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 PROFILES = (
     "healthy", "vram_stuck_bit", "vram_weak_cells", "compute_sdc", "thermal_runaway", "fan_failed",
-    "pcie_degraded", "mining_vbios", "underperformer", "fake_model", "fell_off_bus",
+    "pcie_degraded", "mining_vbios", "underperformer", "fake_model", "fell_off_bus", "vram_transient_reads",
+    "fan_blocked",
 )
 
 
@@ -37,16 +38,24 @@ class WeakCell:
     delay_s: float  # simulated seconds a 1 holds before it leaks to 0
 
 
+@dataclass(frozen=True)
+class TransientRead:
+    address: int
+    bit: int  # read wrong once, right on the re-read: the cell holds its data, the read went wrong
+
+
 @dataclass
 class FaultPlan:
     profiles: tuple[str, ...] = ()
     stuck_bits: list[StuckBit] = field(default_factory=list)
     weak_cells: list[WeakCell] = field(default_factory=list)
+    transient_reads: list[TransientRead] = field(default_factory=list)
     sdc_fraction: float = 0.0  # share of GEMM output elements corrupted (FP64 units, a separate part, stay good)
     sdc_repeatable: bool = False  # wrong the same way every time (the same elements, the same bit)
     thermal_resistance_factor: float = 1.0  # dried pads / paste: heat leaves the die more slowly
     hotspot_extra_c: float = 0.0  # dried pads show first as a wide hotspot-to-core delta
     fan_failed: bool = False
+    fan_blocked: bool = False  # something jams the fan: it is asked for air, turns at a crawl (its tachometer says so)
     pcie_link: tuple[int, int] | None = None  # (generation, width) the link trained at
     vbios_version: str | None = None  # a non-stock (mining) VBIOS
     power_limit_factor: float = 1.0  # miners undervolt/limit power; left behind in the VBIOS or driver
@@ -83,6 +92,11 @@ def build_fault_plan(profiles: list[str] | tuple[str, ...], *, seed: int, memory
             # Scattered cells that lose their charge after a while (bit fade): found by the retention phase.
             plan.weak_cells.extend(WeakCell(address(), rng.randrange(32), rng.uniform(2.0, 6.0))
                                    for _ in range(rng.randint(3, 8)))
+        elif profile == "vram_transient_reads":
+            # A few words that read wrong once (a marginal memory clock, signal integrity), each at one moment.
+            plan.transient_reads.extend(TransientRead(address(), rng.randrange(32)) for _ in range(rng.randint(1, 3)))
+        elif profile == "fan_blocked":
+            plan.fan_blocked = True
         elif profile == "compute_sdc":
             plan.sdc_fraction = rng.uniform(1e-4, 1e-3)
         elif profile == "thermal_runaway":
@@ -118,6 +132,20 @@ def apply_cell_faults(plan: FaultPlan, buffer: DeviceBuffer, now: float,
             index = (fault.address - start) // 4
             mask = bit_mask(fault.bit)
             words[index] = (words[index] | mask) if fault.value else (words[index] & ~mask)
+    for read in plan.transient_reads:
+        if not start <= read.address < end:
+            continue
+        index = (read.address - start) // 4
+        state = weak_state.get(("transient", read.address))
+        if state is None:  # the one wrong reading: the word shows a flipped bit until it is read again
+            flipped = int(words[index]) ^ _u32_bit(read.bit)
+            weak_state[("transient", read.address)] = (_i32(flipped), int(words[index]))
+            words[index] = _i32(flipped)
+        elif state != "done":
+            shown, held = state
+            if int(words[index]) == shown:  # not written since: the re-read sees what the cell holds
+                words[index] = held
+            weak_state[("transient", read.address)] = "done"
     for cell in plan.weak_cells:
         if not start <= cell.address < end:
             continue
@@ -145,6 +173,15 @@ def flip_top_exponent_bits(result: torch.Tensor, fraction: float, generator: tor
     count = max(1, round(flat.numel() * fraction))
     positions = torch.randint(flat.numel(), (count,), generator=generator).to(flat.device)
     flat[positions] = torch.bitwise_xor(flat[positions], torch.tensor(1 << bit, dtype=int_dtype, device=flat.device))
+
+
+def _u32_bit(bit: int) -> int:
+    return 1 << bit
+
+
+def _i32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
 
 
 def bit_mask(bit: int) -> int:

@@ -19,7 +19,7 @@ import time
 from .base import DeviceBuffer, DeviceIdentity, GpuDevice, TelemetrySample, first_fit
 from .faults import FaultPlan, apply_cell_faults, flip_top_exponent_bits
 
-INJECTABLE_PROFILES = ("healthy", "vram_stuck_bit", "vram_weak_cells", "compute_sdc")
+INJECTABLE_PROFILES = ("healthy", "vram_stuck_bit", "vram_weak_cells", "vram_transient_reads", "compute_sdc")
 
 
 class FaultInjectingDevice(GpuDevice):

@@ -152,6 +152,8 @@ class NvmlDevice(GpuDevice):
             memory_temp_c=self._field(n.NVML_FI_DEV_MEMORY_TEMP),
             hotspot_temp_c=NOT_SUPPORTED,  # NVML does not publish the hotspot sensor
             fan_speeds_pct=fan_speeds, fan_targets_pct=fan_targets,
+            # pynvml reads the first fan's tachometer; drivers and boards without one answer "not supported".
+            fan_rpm=q(n.nvmlDeviceGetFanSpeedRPM) if hasattr(n, "nvmlDeviceGetFanSpeedRPM") else NOT_SUPPORTED,
             power_w=q(n.nvmlDeviceGetPowerUsage, transform=milliwatts),
             power_limit_w=q(n.nvmlDeviceGetEnforcedPowerLimit, transform=milliwatts),
             power_default_limit_w=q(n.nvmlDeviceGetPowerManagementDefaultLimit, transform=milliwatts),

@@ -42,6 +42,8 @@ NOMINAL_SM_CLOCK_MHZ = 1800
 NOMINAL_MEM_CLOCK_MHZ = 9500
 QUEUE_GAP_S = 0.005  # host-side gaps shorter than this (wall clock) count as busy
 THERMAL_STEP_S = 1.0  # integration step of the thermal model, simulated seconds
+FAN_MAX_RPM = 3300  # a typical axial fan at 100 %
+BLOCKED_FAN_RPM_SHARE = 0.04  # a jammed fan twitches: a few % of its speed, whatever it is asked
 FULL_LOAD_POWER_SHARE = 0.97  # of the board's TDP, drawn at full load and full clock
 # The device clock: the time operations take on a simulated card is the model's, not the host CPU's (a CPU is no
 # RTX 3080, and its timing on a shared machine is noise). The data path stays real: every byte is really copied and
@@ -137,10 +139,10 @@ class SimulatedDevice(GpuDevice):
             demand = idle_w + (FULL_LOAD_POWER_SHARE * self.spec.tdp_w - idle_w) * load * self._clock_factor(throttle)
             power = min(demand, limit)
             fan_target = self._fan_target(self._temp_c)
-            fan_actual = 0.0 if self.faults.fan_failed else fan_target
+            fan_actual = 0.0 if self.faults.fan_failed or self.faults.fan_blocked else fan_target
             # Thermal resistance die→air (°C/W): falls as the fan speeds up; dried pads raise it.
             r_th = (0.30 - 0.17 * fan_actual / 100.0) * self.faults.thermal_resistance_factor
-            if self.faults.fan_failed:
+            if self.faults.fan_failed or self.faults.fan_blocked:
                 r_th *= 1.8  # only passive convection through the fins
             steady = AMBIENT_C + power * r_th
             step = min(remaining, THERMAL_STEP_S)
@@ -153,7 +155,9 @@ class SimulatedDevice(GpuDevice):
             throttle |= THROTTLE_SW_POWER_CAP
         self._sim_now = now
         self._throttle_seen |= throttle
-        return load, power, fan_actual, throttle
+        # A blocked fan is still driven: the card reports the duty it asks for, and only the tachometer tells.
+        fan_reported = fan_target if self.faults.fan_blocked else fan_actual
+        return load, power, fan_reported, throttle
 
     @staticmethod
     def _throttle_at(temp_c: float, load: float) -> int:
@@ -235,6 +239,7 @@ class SimulatedDevice(GpuDevice):
                 hotspot_temp_c=round(hotspot, 1),
                 fan_speeds_pct=(round(fan), round(fan)),
                 fan_targets_pct=(round(self._fan_target(self._temp_c)),) * 2,
+                fan_rpm=round(FAN_MAX_RPM * (BLOCKED_FAN_RPM_SHARE if self.faults.fan_blocked else fan / 100.0)),
                 power_w=round(power, 1),
                 power_limit_w=round(self._power_limit(), 1),
                 power_default_limit_w=self.spec.tdp_w,

@@ -28,6 +28,9 @@ EXPECTED = {
     "underperformer": ("FAIL", "performance.underperforms", "failed"),
     "fake_model": ("FAIL", "identity.pci_id_mismatch", "failed"),
     "fell_off_bus": ("FAIL", "device.lost", "failed"),
+    # Issue 15: a word that reads wrong once holds its data (F-B, named); a jammed fan is named by its tachometer.
+    "vram_transient_reads": ("F-B", "vram.bad_reads", "graded"),
+    "fan_blocked": ("FAIL", "thermal.fan_blocked", "repair"),
 }
 
 
