@@ -3,14 +3,16 @@
 #   1. the GPU suite (tests/gpu): NVML identity and telemetry, the VRAM and compute checks on the real card, and the
 #      same checks finding faults planted in its real memory and GEMM output;
 #   2. the quick plan, healthy, on every card (python -m testbench.runner);
-#   3. benchmarks/checks_bench.py: the checks' share of the card's copy bandwidth and matmul rate.
+#   3. benchmarks/checks_bench.py: the checks' share of the card's copy bandwidth and matmul rate;
+#   4. benchmarks/ai_bench.py: the ai check's decode bandwidth against a plain matrix-vector product, and its
+#      training comparison's cost (the quick plan of step 2 runs the ai check itself: decode, training, context).
 #
 #   scripts/gpu_check.sh [OUT_DIR]      (default: $OUT if set, else ./var/gpu_check)
 #
 # Needs an NVIDIA driver and a Python with torch (CUDA build), nvidia-ml-py and pytest; Django is not needed.
 # PYTHON picks it (default .venv/bin/python, else python3). Each step has a time limit (STEP_LIMITS, seconds).
 # Writes environment.json, gpu_tests.xml (JUnit, measured figures as properties), gpu_tests.log, gpu_check.json
-# (the runner's report), gpu_check.log, checks_bench.json and report.json (what each step gave).
+# (the runner's report), gpu_check.log, checks_bench.json, ai_bench.json and report.json (what each step gave).
 # Exit status: 0 every step passed, 1 a step failed, 2 no GPU found.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,7 @@ out="${1:-${OUT:-var/gpu_check}}"
 mkdir -p "$out"
 python="${PYTHON:-.venv/bin/python}"
 [ -x "$python" ] || python=python3
-read -r suite_limit plan_limit bench_limit <<< "${STEP_LIMITS:-180 240 90}"
+read -r suite_limit plan_limit bench_limit ai_limit <<< "${STEP_LIMITS:-180 300 90 150}"
 export PYTHONUNBUFFERED=1
 
 "$python" - "$out/environment.json" <<'PY'
@@ -58,6 +60,7 @@ step quick_plan "$plan_limit" "$python" -m testbench.runner --plan quick ${REFUR
   --json "$out/gpu_check.json" 2> "$out/gpu_check.log"
 step checks_bench "$bench_limit" "$python" benchmarks/checks_bench.py --json > "$out/checks_bench.json" \
   2>> "$out/gpu_check.log"
+step ai_bench "$ai_limit" "$python" benchmarks/ai_bench.py --json > "$out/ai_bench.json" 2>> "$out/gpu_check.log"
 
 "$python" - "$out" <<'PY'
 import json, pathlib, sys
@@ -67,7 +70,7 @@ for line in (out / "steps.txt").read_text().splitlines():
     name, status, seconds = line.split()
     steps[name] = {"exit": int(status), "seconds": int(seconds)}
 report = {"steps": steps, "passed": all(s["exit"] == 0 for s in steps.values())}
-for name in ("environment.json", "gpu_check.json", "checks_bench.json"):
+for name in ("environment.json", "gpu_check.json", "checks_bench.json", "ai_bench.json"):
     try:
         report[name.removesuffix(".json")] = json.loads((out / name).read_text())
     except (OSError, ValueError) as exc:

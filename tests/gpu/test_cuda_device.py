@@ -116,3 +116,31 @@ def test_pcie_transfers_are_timed_on_the_real_link(card, reference, record_prope
     result = run_check("pcie", pcie_check, CheckContext(card), declared=reference, transfer_mib=512, repeats=5)
     record_property("pcie", {**result.metrics, "status": str(result.status), "summary": result.summary})
     assert result.status != CheckStatus.ERROR, result.summary
+
+
+AI = {"models": ("7B",), "contexts": (1024,), "batches": (1, 8), "train_steps": 10}
+
+
+def test_the_ai_check_decodes_near_the_cards_bandwidth_and_trains_like_fp32(card, record_property):
+    from testbench.checks.ai import ai_check
+
+    result = run_check("ai", ai_check, CheckContext(card), **AI)
+    record_property("ai", {k: v for k, v in result.metrics.items() if k != "training"})
+    record_property("ai_training", result.metrics.get("training"))
+    assert result.status == CheckStatus.PASS, (result.summary, result.evidence)
+    one = result.metrics["decode"][0]
+    # Decode reads every weight once per token: a healthy card reaches most of its copy bandwidth.
+    assert one["bandwidth_share"] > 0.5, one
+    assert all(result.metrics["training"][f"{p}_repeat_identical"] for p in result.metrics["training"]["precisions"])
+
+
+def test_silent_data_corruption_planted_in_cuda_output_fails_the_ai_training(card, record_property):
+    from testbench.checks.ai import ai_check
+    from testbench.hardware.faults import build_fault_plan
+    from testbench.hardware.injected import FaultInjectingDevice
+
+    device = FaultInjectingDevice(card, build_fault_plan(["compute_sdc"], seed=1, memory_bytes=2**30), seed=1)
+    result = run_check("ai", ai_check, CheckContext(device), **{**AI, "batches": (1,)})
+    record_property("ai_sdc", {"summary": result.summary, "findings": [f.as_dict() for f in result.findings]})
+    assert result.status == CheckStatus.FAIL
+    assert {f.code for f in result.findings} & {"ai.nonfinite", "ai.training_divergence", "ai.nondeterministic"}
