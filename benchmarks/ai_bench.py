@@ -25,70 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
+from benchmarks.host_device import HostDevice  # noqa: E402
 from testbench.checks import ai  # noqa: E402
 from testbench.checks.base import CheckContext, run_check  # noqa: E402
 from testbench.checks.performance import _best_rate  # noqa: E402
-from testbench.hardware.base import DeviceBuffer, DeviceIdentity, GpuDevice, TelemetrySample  # noqa: E402
 
 DECODE_TARGET = 0.8
 TRAINING_TARGET = 1.3
-
-
-class HostDevice(GpuDevice):
-    """The host CPU as a device timed on the wall clock, with a memory budget so that probing for what can be
-    allocated ends (Linux hands out virtual memory without limit)."""
-
-    label = "cpu"
-
-    def __init__(self, budget_bytes: int = 2 * 2**30):
-        self.budget = budget_bytes
-        self.used: dict[int, int] = {}
-
-    def identity(self) -> DeviceIdentity:
-        return DeviceIdentity(name="host CPU", uuid="cpu", serial=None, board_part_number=None, vbios_version=None,
-                              pci_vendor_id="0000", pci_device_id="0000", pci_subsystem_id="00000000", bus_id="cpu",
-                              vram_total_bytes=self.budget, compute_capability="8.0", driver_version=None,
-                              cuda_version=None, pcie_max_generation=None, pcie_max_width=None)
-
-    def telemetry(self) -> TelemetrySample:
-        return TelemetrySample(time=time.monotonic())
-
-    @property
-    def torch_device(self):
-        return torch.device("cpu")
-
-    def memory_info(self):
-        return self.budget - sum(self.used.values()), self.budget
-
-    def alloc_words(self, count: int) -> DeviceBuffer:
-        if sum(self.used.values()) + count * 4 > self.budget:
-            raise MemoryError("over the benchmark's memory budget")
-        tensor = torch.empty(count, dtype=torch.int32)
-        self.used[tensor.data_ptr()] = count * 4
-        return DeviceBuffer(tensor=tensor, address=tensor.data_ptr())
-
-    def free(self, buffer: DeviceBuffer) -> None:
-        self.used.pop(buffer.address, None)
-
-    def synchronize(self, buffer=None) -> None:
-        pass
-
-    def matmul(self, a, b):
-        return torch.matmul(a, b)
-
-    def copy(self, target, source) -> None:
-        target.copy_(source)
-
-    def timed(self, work) -> float:
-        started = time.perf_counter()
-        work()
-        return time.perf_counter() - started
-
-    def host_words(self, count: int):
-        return torch.empty(count, dtype=torch.int32)
-
-    def transfer(self, target, source) -> float:
-        return self.timed(lambda: target.copy_(source))
 
 
 def pick_device(cpu: bool):

@@ -4,8 +4,9 @@
 - compute-stress FP32 TFLOP/s ÷ plain torch.matmul TFLOP/s (target ≥ 0.9);
 - the peak memory the VRAM test adds beyond the buffer it tests.
 
-    .venv/bin/python benchmarks/checks_bench.py            # a CUDA GPU if there is one, else a simulated card
-    .venv/bin/python benchmarks/checks_bench.py --simulate # force the simulated card (CPU)
+    .venv/bin/python benchmarks/checks_bench.py            # a CUDA GPU if there is one, else the host CPU
+    .venv/bin/python benchmarks/checks_bench.py --cpu      # force the host CPU (timed on the wall clock: a
+                                                           # simulated card's clock would time its own model)
 """
 
 import argparse
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
+from benchmarks.host_device import HostDevice  # noqa: E402
 from testbench.checks.base import CheckContext, run_check  # noqa: E402
 from testbench.checks.compute import compute_check  # noqa: E402
 from testbench.checks.vram import vram_check  # noqa: E402
@@ -51,10 +53,8 @@ def pick_device(simulate: bool):
         devices = [d for d in discover_nvml_devices() if d.cuda_index is not None]
         if devices:
             return devices[0], {"vram_mib": None, "gemm": 8192, "iterations": 20}
-    from testbench.hardware.simulated import SimulatedDevice
-
     torch.set_num_threads(1)  # as a simulated bench runs each card
-    return SimulatedDevice(memory_bytes=256 * 2**20), {"vram_mib": 256, "gemm": 768, "iterations": 10}
+    return HostDevice(budget_bytes=256 * 2**20), {"vram_mib": 256, "gemm": 768, "iterations": 10}
 
 
 def peak_bytes(device) -> int:
@@ -65,12 +65,12 @@ def peak_bytes(device) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--simulate", action="store_true")
+    parser.add_argument("--cpu", "--simulate", dest="cpu", action="store_true", help="the host CPU, not a GPU")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--slice-mib", type=int, default=None,
                         help="the VRAM test's slice size (default: the check's own choice for this card)")
     args = parser.parse_args()
-    device, sizes = pick_device(args.simulate)
+    device, sizes = pick_device(args.cpu)
     identity = device.identity()
 
     # Plain copy bandwidth (read + write) over the same chunk size the VRAM test uses.

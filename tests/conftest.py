@@ -153,7 +153,7 @@ def walk(healthy_report):
             elif step == "queued":
                 run = run_create(unit=unit, plan="quick", bench=bench)
             elif step == "testing":
-                run = run_start(run=run, identity=healthy_report.identity, software={})
+                run = run_start(run=run, identity=(report or healthy_report).identity, software={})
             elif step == "tested":
                 report = report or healthy_report
                 if failing or target == "failed":
