@@ -157,8 +157,9 @@ class VramTest:
         self.ctx = ctx
         self.device = ctx.device
         self.coverage = coverage
-        self.copy_gbs = self.measure_bandwidth()
+        self.copy_gbs = None  # measured only where it sizes the chunks (the plan gives none)
         if chunk_mib is None:
+            self.copy_gbs = self.measure_bandwidth()
             chunk_mib = chunk_mib_for(self.copy_gbs, self.device.memory_info()[0])
         self.chunk_mib = chunk_mib
         self.chunk_words = chunk_mib * 2**20 // WORD
@@ -186,7 +187,15 @@ class VramTest:
         words = min(mib * 2**20, self.device.memory_info()[0] // 8) // WORD
         if words < 2**12:
             return 0.0
-        source, target = self.device.alloc_words(words), self.device.alloc_words(words)
+        try:
+            source = self.device.alloc_words(words)
+        except MemoryError:
+            return 0.0  # no room to measure: the smallest chunks
+        try:
+            target = self.device.alloc_words(words)
+        except MemoryError:
+            self.device.free(source)
+            return 0.0
         try:
             source.tensor.fill_(0)
             best = min(self.device.timed(lambda: self.device.copy(target.tensor, source.tensor)) for _ in range(3))
@@ -484,7 +493,7 @@ class VramTest:
             "patterns": sorted(set(self.patterns)),
             "throughput_gbs": round(self.bytes_moved / elapsed / 1e9, 3) if elapsed else 0.0,
             "slice_mib": self.slice_mib, "chunk_mib": self.chunk_mib,
-            "copy_bandwidth_gbs": round(self.copy_gbs, 1),
+            "copy_bandwidth_gbs": round(self.copy_gbs, 1) if self.copy_gbs is not None else None,
         }
         evidence = {}
         found = Findings()

@@ -27,6 +27,7 @@ class FakeBoard:
     ecc: bool = False
     remapping: bool = False
     fans: int = 2
+    fan_rpm: int | None = 1480  # the first fan's tachometer; None: the driver does not expose it
     lost: bool = False
     old_driver: bool = False  # before R535: no "clocks event reasons" call
     power_fault: bool = False  # a missing PCIe power cable
@@ -137,6 +138,11 @@ class FakeNvml:
     def nvmlDeviceGetFanSpeed_v2(self, h, fan):
         self._board(h, "fans")
         return 45
+
+    def nvmlDeviceGetFanSpeedRPM(self, h):
+        if self._board(h, "fans").fan_rpm is None:
+            raise pynvml.NVMLError(NS)
+        return h.fan_rpm
 
     def nvmlDeviceGetTargetFanSpeed(self, h, fan):
         self._board(h, "fans")

@@ -64,6 +64,12 @@ def test_geforce_refusals_become_not_supported():
     assert throttle_names(sample.throttle_reasons) == ["sw_power_cap"]
 
 
+def test_the_fan_tachometer_is_read_where_the_driver_exposes_it():
+    assert NvmlDevice(index=0, cuda_index=None, nvml=FakeNvml([board(RTX_3080)])).telemetry().fan_rpm == 1480
+    silent = FakeNvml([board({**RTX_3080, "fan_rpm": None})])
+    assert NvmlDevice(index=0, cuda_index=None, nvml=silent).telemetry().fan_rpm is NOT_SUPPORTED
+
+
 def test_workstation_card_reports_ecc_and_remapped_rows():
     sample = NvmlDevice(index=0, cuda_index=None, nvml=FakeNvml([board(RTX_A4000)])).telemetry()
     assert (sample.ecc_corrected, sample.ecc_uncorrected) == (2, 0)

@@ -21,6 +21,8 @@ CAUGHT_BY = {
     "compute_sdc": ("compute", CheckStatus.FAIL),
     "thermal_runaway": ("thermal", CheckStatus.FAIL),
     "fan_failed": ("thermal", CheckStatus.FAIL),
+    "fan_blocked": ("thermal", CheckStatus.FAIL),
+    "vram_transient_reads": ("vram", CheckStatus.WARN),
     "pcie_degraded": ("health", CheckStatus.WARN),
     "mining_vbios": ("identity", CheckStatus.WARN),
     "underperformer": ("performance", CheckStatus.FAIL),
