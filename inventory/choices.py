@@ -97,3 +97,5 @@ class GpuSegment(models.TextChoices):
     MINING = "mining", "Mining (headless)"
     WORKSTATION = "workstation", "Workstation"
     DATACENTER = "datacenter", "Data centre"
+    # A model a bench met that the catalog does not list: described by the card itself, without datasheet figures.
+    UNCATALOGUED = "uncatalogued", "Not in the catalog"

@@ -38,15 +38,17 @@ class GpuModel(models.Model):
     pci_device_ids = models.JSONField("PCI device ids", default=list, help_text="Lowercase hex PCI device ids")
     vram_gib = models.DecimalField("VRAM (GiB)", max_digits=5, decimal_places=1)
     memory_type = models.CharField(max_length=16, validators=[LINE_TEXT])
-    bus_width_bits = models.PositiveSmallIntegerField()
-    memory_bandwidth_gbs = models.DecimalField("memory bandwidth (GB/s)", max_digits=7, decimal_places=1)
-    fp32_tflops = models.DecimalField("FP32 TFLOP/s", max_digits=8, decimal_places=3)
+    # Datasheet figures: every catalog entry has them; a model not in the catalog (segment "uncatalogued") does not.
+    bus_width_bits = models.PositiveSmallIntegerField(null=True, blank=True)
+    memory_bandwidth_gbs = models.DecimalField("memory bandwidth (GB/s)", max_digits=7, decimal_places=1, null=True,
+                                               blank=True)
+    fp32_tflops = models.DecimalField("FP32 TFLOP/s", max_digits=8, decimal_places=3, null=True, blank=True)
     fp16_tflops = models.DecimalField(
         "FP16 TFLOP/s", max_digits=8, decimal_places=3, null=True, blank=True,
         help_text="Dense, FP32 accumulate; tensor cores where the chip has them",
     )
     bf16_tflops = models.DecimalField("BF16 TFLOP/s", max_digits=8, decimal_places=3, null=True, blank=True)
-    tdp_w = models.PositiveSmallIntegerField("TDP (W)")
+    tdp_w = models.PositiveSmallIntegerField("TDP (W)", null=True, blank=True)
     pcie_gen = models.PositiveSmallIntegerField("PCIe generation")
     pcie_lanes = models.PositiveSmallIntegerField("PCIe lanes")
     launch_price_usd = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
@@ -60,6 +62,10 @@ class GpuModel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_vendor_display()} {self.name}"
+
+    @property
+    def catalogued(self) -> bool:
+        return self.segment != GpuSegment.UNCATALOGUED
 
 
 class Lot(models.Model):

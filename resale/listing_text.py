@@ -92,8 +92,13 @@ def listing_description(cards: list[CardFacts], *, verify_url: Callable[[str], s
         lines.append(f"A matched set of {len(cards)} {model.name} cards: measured memory bandwidth and FP16 throughput "
                      f"within {spread:.1%} of the set's median" if spread is not None else
                      f"A set of {len(cards)} {model.name} cards.")
-    lines.append(f"{model.name}: {model.architecture} ({model.chip}), {_gib(model)} {model.memory_type} on a "
-                 f"{model.bus_width_bits}-bit bus, PCIe {model.pcie_gen}.0 ×{model.pcie_lanes}, {model.tdp_w} W.")
+    if model.catalogued:
+        lines.append(f"{model.name}: {model.architecture} ({model.chip}), {_gib(model)} {model.memory_type} on a "
+                     f"{model.bus_width_bits}-bit bus, PCIe {model.pcie_gen}.0 ×{model.pcie_lanes}, {model.tdp_w} W.")
+    else:  # no datasheet to quote: what the card reported, and that every figure below was measured on it
+        lines.append(f"{model.name}: {_gib(model)} as the card reports it, PCIe {model.pcie_gen}.0 "
+                     f"×{model.pcie_lanes}; not a model in our catalog, so the figures below are what we measured on "
+                     "the card.")
     by = f" by {issuer}" if issuer else ""
     for card in cards:
         head = f"Card {card.asset_tag}" if len(cards) > 1 else "This card"

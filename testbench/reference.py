@@ -51,6 +51,7 @@ def _from_values(values: dict) -> ModelReference:
         tdp_w=number("tdp_w"), pcie_gen=int(values["pcie_gen"]), pcie_lanes=int(values["pcie_lanes"]),
         compute_capability=values.get("compute_capability") or "", memory_type=values.get("memory_type") or "",
         stock_vbios_versions=tuple(values.get("stock_vbios_versions") or ()),
+        catalogued=values.get("segment") != UNCATALOGUED,
     )
 
 
@@ -64,11 +65,11 @@ def reference_from_model(gpu_model) -> ModelReference:
     """From an inventory.models.GpuModel row."""
     fields = ("slug", "name", "vendor", "pci_vendor_id", "pci_device_ids", "vram_gib", "memory_bandwidth_gbs",
               "fp32_tflops", "fp16_tflops", "bf16_tflops", "tdp_w", "pcie_gen", "pcie_lanes", "compute_capability",
-              "memory_type", "stock_vbios_versions")
+              "memory_type", "stock_vbios_versions", "segment")
     return _from_values({f: getattr(gpu_model, f) for f in fields})
 
 
-UNCATALOGUED = "uncatalogued"
+UNCATALOGUED = "uncatalogued"  # inventory.choices.GpuSegment.UNCATALOGUED, the segment of such a model's row
 
 
 def reference_from_identity(identity) -> ModelReference:

@@ -1,6 +1,6 @@
 """Inventory services: every write goes through one of these functions, whatever the face (API, CLI, admin)."""
 
-from .catalog import CatalogIndex, catalog_load
+from .catalog import CatalogIndex, catalog_load, uncatalogued_model
 from .inspections import inspection_record
 from .intake import (
     CsvSheet,
@@ -38,6 +38,7 @@ __all__ = [
     "lot_cost_warnings",
     "lot_create",
     "lot_update",
+    "uncatalogued_model",
     "lot_validate",
     "unit_decide",
     "unit_event_record",

@@ -14,6 +14,7 @@ from django.db import transaction
 from core.errors import InvalidInput
 
 from ..catalog_file import CATALOG_FILE, model_name_key
+from ..choices import GpuSegment
 from ..models import GpuModel
 
 DECIMAL_FIELDS = ("vram_gib", "memory_bandwidth_gbs", "fp32_tflops", "fp16_tflops", "bf16_tflops", "launch_price_usd")
@@ -72,6 +73,28 @@ def catalog_load(path: Path | None = None) -> tuple[int, int]:
             transaction.set_rollback(True)
             raise InvalidInput(errors)
     return created, updated
+
+
+def uncatalogued_model(*, name: str, pci_vendor_id: str, pci_device_id: str, vram_bytes: int,
+                       compute_capability: str = "", pcie_gen=None, pcie_lanes=None, seen_by: str = "") -> GpuModel:
+    """The model of a card the catalog does not list, as the card describes itself (its name, PCI id, memory,
+    compute capability and widest link), without datasheet figures: one per PCI id, so that the cards of it build a
+    fleet to judge each other by. `catalog_load` never touches it; adding the board to the catalog file is the way
+    to give it figures."""
+    vendor, device = pci_vendor_id.lower(), pci_device_id.lower()
+    prefix = "NVIDIA " if name.startswith("NVIDIA ") else "AMD " if name.startswith("AMD ") else ""
+    shown = (name.removeprefix(prefix).strip() or f"{vendor}:{device}")[:64]
+    slug = f"uncatalogued-{vendor}-{device}"
+    if GpuModel.objects.filter(name=shown).exclude(slug=slug).exists():  # names are unique: the id tells them apart
+        shown = f"{shown} ({vendor}:{device})"
+    model, _ = GpuModel.objects.get_or_create(slug=slug, defaults={
+        "vendor": "amd" if vendor == "1002" else "nvidia", "name": shown,
+        "aliases": [name[:80]], "segment": GpuSegment.UNCATALOGUED, "architecture": "", "chip": "",
+        "compute_capability": compute_capability[:8], "pci_vendor_id": vendor, "pci_device_ids": [device],
+        "vram_gib": Decimal(str(round(vram_bytes / 2**30, 1))), "memory_type": "",
+        "pcie_gen": pcie_gen or 0, "pcie_lanes": pcie_lanes or 0,
+        "source": f"not in the catalog: described by the card itself{' (' + seen_by + ')' if seen_by else ''}"})
+    return model
 
 
 _PCI_ID = re.compile(r"^(?:(?P<vendor>[0-9a-f]{4})[:\s])?(?:0x)?(?P<device>[0-9a-f]{4})$")

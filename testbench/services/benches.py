@@ -13,7 +13,13 @@ from inventory.choices import UnitState
 from inventory.errors import IntakeRejected
 from inventory.lifecycle import allowed_targets
 from inventory.models import Unit
-from inventory.services import CatalogIndex, IntakeRow, intake_import, unit_stated_fields_check
+from inventory.services import (
+    CatalogIndex,
+    IntakeRow,
+    intake_import,
+    uncatalogued_model,
+    unit_stated_fields_check,
+)
 from inventory.validators import serial_lookup_key
 
 from ..models import Bench, BenchSlot
@@ -35,16 +41,22 @@ def bench_for_host(name: str, *, simulated: bool) -> Bench:
 
 
 def _intake_from_bench(identity: dict, bench: Bench, lot_reference: str = "") -> Unit:
-    """Take in a card the bench found and no unit claims: the model it names (or, failing that, its PCI id), the
-    board maker from its PCI subsystem vendor, its serial or MISSING. The identity check later compares the name
-    with the silicon, so a re-flashed fake taken in this way still fails."""
+    """Take in a card the bench found and no unit claims: the model it names (or, failing that, its PCI id; failing
+    both, a model described by the card itself, without datasheet figures), the board maker from its PCI subsystem
+    vendor, its serial or MISSING. The identity check later compares the name with the silicon, so a re-flashed fake
+    taken in this way still fails."""
     catalog = CatalogIndex()
     model_text = identity["name"]
     resolution = catalog.resolve(model_text)
     if resolution.model is None:
         model_text = f"{identity['pci_vendor_id']}:{identity['pci_device_id']}"
         if catalog.resolve(model_text).model is None:
-            raise BenchRefused(f"{identity['name']} ({model_text}) is not in the catalog")
+            model_text = uncatalogued_model(
+                name=identity["name"], pci_vendor_id=identity["pci_vendor_id"],
+                pci_device_id=identity["pci_device_id"], vram_bytes=identity["vram_total_bytes"],
+                compute_capability=identity.get("compute_capability") or "",
+                pcie_gen=identity.get("pcie_max_generation"), pcie_lanes=identity.get("pcie_max_width"),
+                seen_by=f"bench {bench.name}").slug
     values = {"model": model_text, "board_vendor": board_vendor_for(identity["pci_subsystem_id"]),
               "serial": (identity.get("serial") or "").strip() or "MISSING",
               "vbios_version": identity.get("vbios_version") or "",
