@@ -439,12 +439,13 @@ def parting(reference, run, names: list[str], loss_tolerance: float, grad_tolera
     grad_diff = (norms - ref_norms).abs() / torch.maximum(ref_norms, floor).clamp(min=1e-12)
     where = None
     for step in range(len(losses)):
-        if float(loss_diff[step]) > loss_tolerance:
+        if not float(loss_diff[step]) <= loss_tolerance:  # NaN parts too
             where = {"step": step, "tensor": "loss", "reference": float(ref_losses[step]),
                      "measured": float(losses[step]), "relative": float(loss_diff[step])}
             break
-        worst = int(grad_diff[step].argmax())
-        if float(grad_diff[step][worst]) > grad_tolerance:
+        beyond = (~(grad_diff[step] <= grad_tolerance)).nonzero().flatten()  # NaN parts too
+        if beyond.numel():
+            worst = int(beyond[0])
             where = {"step": step, "tensor": names[worst], "reference": float(ref_norms[step][worst]),
                      "measured": float(norms[step][worst]), "relative": float(grad_diff[step][worst])}
             break
@@ -474,8 +475,8 @@ def check_training(ctx: CheckContext, precisions: list[str], shape: dict, steps:
                      "nondeterministic_ops": sorted({str(w.message).split(" ")[0] for w in caught})[:10]}
     evidence: dict = {"loss_curves": {p: [round(float(v), 5) for v in runs[p][0][0]] for p in runs}}
     nonfinite = {}
-    for precision, (first, _) in runs.items():
-        where = first_nonfinite(*first, names)
+    for precision, attempts in runs.items():  # every run: corruption may strike the repeat only
+        where = next((w for w in (first_nonfinite(*run, names) for run in attempts) if w), None)
         if where:
             nonfinite[precision] = where
     if nonfinite:

@@ -170,6 +170,13 @@ def test_parting_names_the_first_step_and_tensor_beyond_the_tolerance():
     run_losses[1] = 4.0
     where, _, _ = parting((losses, norms), (run_losses, run_norms), names, 0.02, 0.1)
     assert where["step"] == 1 and where["tensor"] == "loss"
+    # A NaN parts from anything: a run that went non-finite never counts as agreeing.
+    nan_losses = losses.clone()
+    nan_losses[3] = float("nan")
+    assert parting((losses, norms), (nan_losses, norms), names, 0.02, 0.1)[0]["step"] == 3
+    nan_norms = norms.clone()
+    nan_norms[0, 2] = float("nan")
+    assert parting((losses, norms), (losses, nan_norms), names, 0.02, 0.1)[0]["tensor"] == "head"
     # A near-zero gradient's noise does not count: it is held to a share of the step's total norm.
     tiny = torch.tensor([[1.0, 2.0, 1e-6]] * 4)
     noisy = tiny.clone()
