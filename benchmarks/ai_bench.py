@@ -28,7 +28,7 @@ import torch  # noqa: E402
 from benchmarks.host_device import HostDevice  # noqa: E402
 from testbench.checks import ai  # noqa: E402
 from testbench.checks.base import CheckContext, run_check  # noqa: E402
-from testbench.checks.performance import _best_rate  # noqa: E402
+from testbench.checks.performance import best_rate  # noqa: E402
 
 DECODE_TARGET = 0.8
 TRAINING_TARGET = 1.3
@@ -56,7 +56,7 @@ def plain_matvec_gbs(device, dtype_name: str, hidden: int, step_bytes: float) ->
     rows = max(1, int(step_bytes // (hidden * element)))
     weight = torch.randn(rows, hidden, device=device.torch_device).to(dtype)
     x = torch.randn(hidden, 1, device=device.torch_device).to(dtype)
-    rate = _best_rate(device.replayable(lambda: torch.matmul(weight, x)), rows * hidden * element / 1e9, 5, device,
+    rate = best_rate(device.replayable(lambda: torch.matmul(weight, x)), rows * hidden * element / 1e9, 5, device,
                       0.05)
     return rate
 

@@ -34,7 +34,7 @@ from .base import CheckCannotStart, CheckContext, CheckResult
 from .compute import DTYPES
 from .findings import Findings
 from .limits import AI_GRAD_NORM_TOLERANCE, AI_LOSS_TOLERANCE, AI_REPEAT_TOLERANCE, source
-from .performance import MIN_TIMED_S, _best_rate
+from .performance import MIN_TIMED_S, best_rate, copy_bandwidth_gbs
 
 BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "int4": 0.5625}  # int4: 4 bits and a scale per group of 64
 RUNTIME_RESERVE_BYTES = 512 * 2**20  # what a runtime keeps beside weights and cache (context, activations)
@@ -182,21 +182,8 @@ def decode_step(device, layers: list[DecoderLayer], x: torch.Tensor, shape: Deco
 def _step_seconds(device, work, repeats: int, min_timed_s: float) -> float:
     """The device seconds of one run of `work` (replayed as the device can), best of `repeats` runs."""
     run = device.replayable(work)
-    rate = _best_rate(run, 1.0, repeats, device, min_timed_s)
+    rate = best_rate(run, 1.0, repeats, device, min_timed_s)
     return 1.0 / rate if rate else math.inf
-
-
-def copy_bandwidth_gbs(device, copy_mib: int, repeats: int, min_timed_s: float) -> float:
-    """Device-to-device copy rate (GB/s, read + write), as the performance check measures it."""
-    words = copy_mib * 2**20 // 4
-    source_buffer, target_buffer = device.alloc_words(words), device.alloc_words(words)
-    try:
-        source_buffer.tensor.fill_(1)
-        return _best_rate(lambda: device.copy(target_buffer.tensor, source_buffer.tensor), 2 * words * 4 / 1e9,
-                          repeats, device, min_timed_s)
-    finally:
-        device.free(source_buffer)
-        device.free(target_buffer)
 
 
 @dataclass

@@ -26,7 +26,7 @@ FLEET_MIN_CARDS = 5
 MIN_TIMED_S = 0.01  # each timed run repeats the work until it lasts this long on the device, above timer noise
 
 
-def _best_rate(work, amount: float, repeats: int, device, min_timed_s: float) -> float:
+def best_rate(work, amount: float, repeats: int, device, min_timed_s: float) -> float:
     """The best of `repeats` timed runs of `work` (amount per call ÷ device seconds): peak sustained, not noise."""
     first = device.timed(work)
     inner = max(1, int(min_timed_s / max(first, 1e-9)))
@@ -38,27 +38,38 @@ def _best_rate(work, amount: float, repeats: int, device, min_timed_s: float) ->
     return best
 
 
-def measure(device, *, copy_mib: int, gemm_size: int, dtypes, repeats: int, min_timed_s: float = MIN_TIMED_S,
-            report=lambda f, p: None) -> dict:
-    """Measured memory bandwidth (GB/s, read + write) and TFLOP/s per dtype."""
+def copy_bandwidth_gbs(device, copy_mib: int, repeats: int, min_timed_s: float = MIN_TIMED_S) -> float:
+    """A device-to-device copy of `copy_mib` MiB (GB/s, read + write), best of `repeats`, on the device's clock.
+    Raises MemoryError, with nothing left allocated, where the two buffers do not fit."""
     words = copy_mib * 2**20 // 4
+    source = device.alloc_words(words)
     try:
-        source, target = device.alloc_words(words), device.alloc_words(words)
-    except MemoryError as exc:
-        raise CheckCannotStart(f"cannot allocate 2 × {copy_mib} MiB for the copy: {exc}") from None
+        target = device.alloc_words(words)
+    except MemoryError:
+        device.free(source)
+        raise
     try:
         source.tensor.fill_(1)
-        results = {"memory_bandwidth_gbs": _best_rate(lambda: device.copy(target.tensor, source.tensor),
-                                                      2 * words * 4 / 1e9, repeats, device, min_timed_s)}
+        return best_rate(lambda: device.copy(target.tensor, source.tensor), 2 * words * 4 / 1e9, repeats, device,
+                         min_timed_s)
     finally:
         device.free(source)
         device.free(target)
+
+
+def measure(device, *, copy_mib: int, gemm_size: int, dtypes, repeats: int, min_timed_s: float = MIN_TIMED_S,
+            report=lambda f, p: None) -> dict:
+    """Measured memory bandwidth (GB/s, read + write) and TFLOP/s per dtype."""
+    try:
+        results = {"memory_bandwidth_gbs": copy_bandwidth_gbs(device, copy_mib, repeats, min_timed_s)}
+    except MemoryError as exc:
+        raise CheckCannotStart(f"cannot allocate 2 × {copy_mib} MiB for the copy: {exc}") from None
     report(0.3, "memory bandwidth")
     for index, name in enumerate(dtypes):
         generator = torch.Generator(device=device.torch_device).manual_seed(index)
         a = torch.rand(gemm_size, gemm_size, generator=generator, device=device.torch_device).to(DTYPES[name])
         b = torch.rand(gemm_size, gemm_size, generator=generator, device=device.torch_device).to(DTYPES[name])
-        results[f"{name}_tflops"] = _best_rate(lambda a=a, b=b: device.matmul(a, b), 2 * gemm_size**3 / 1e12,
+        results[f"{name}_tflops"] = best_rate(lambda a=a, b=b: device.matmul(a, b), 2 * gemm_size**3 / 1e12,
                                                repeats, device, min_timed_s)
         report(0.3 + 0.7 * (index + 1) / len(dtypes), f"{name} GEMM")
     return results

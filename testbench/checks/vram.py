@@ -25,6 +25,7 @@ import torch
 from ..hardware.base import DeviceBuffer
 from .base import CheckCannotStart, CheckContext, CheckResult
 from .findings import Findings
+from .performance import copy_bandwidth_gbs
 
 WORD = 4
 HISTOGRAM_SAMPLE = 1 << 20
@@ -159,7 +160,11 @@ class VramTest:
         self.coverage = coverage
         self.copy_gbs = None  # measured only where it sizes the chunks (the plan gives none)
         if chunk_mib is None:
-            self.copy_gbs = self.measure_bandwidth()
+            free = self.device.memory_info()[0]
+            try:  # the copy check's measurement over a little of the card; no room to measure: the smallest chunks
+                self.copy_gbs = copy_bandwidth_gbs(self.device, max(1, min(64, free // 8 // 2**20)), 3, 0.0)
+            except MemoryError:
+                self.copy_gbs = 0.0
             chunk_mib = chunk_mib_for(self.copy_gbs, self.device.memory_info()[0])
         self.chunk_mib = chunk_mib
         self.chunk_words = chunk_mib * 2**20 // WORD
@@ -181,28 +186,6 @@ class VramTest:
         self.detailed = False  # compare and record slice by slice (the second reading of a flagged chunk)
         self.flag: torch.Tensor | None = None  # on the device: a slice since the last read disagreed
         self.flag_seen = False  # the same, where the comparison ran on the host's own memory
-
-    def measure_bandwidth(self, mib: int = 64) -> float:
-        """The card's device-to-device copy rate (GB/s, read + write) on its own clock: what sizes the chunks."""
-        words = min(mib * 2**20, self.device.memory_info()[0] // 8) // WORD
-        if words < 2**12:
-            return 0.0
-        try:
-            source = self.device.alloc_words(words)
-        except MemoryError:
-            return 0.0  # no room to measure: the smallest chunks
-        try:
-            target = self.device.alloc_words(words)
-        except MemoryError:
-            self.device.free(source)
-            return 0.0
-        try:
-            source.tensor.fill_(0)
-            best = min(self.device.timed(lambda: self.device.copy(target.tensor, source.tensor)) for _ in range(3))
-            return 2 * words * WORD / best / 1e9 if best > 0 else 0.0
-        finally:
-            self.device.free(source)
-            self.device.free(target)
 
     # --- memory ---------------------------------------------------------------------------------------
     def allocate(self) -> tuple[int, int]:

@@ -138,9 +138,9 @@ def apply_cell_faults(plan: FaultPlan, buffer: DeviceBuffer, now: float,
         index = (read.address - start) // 4
         state = weak_state.get(("transient", read.address))
         if state is None:  # the one wrong reading: the word shows a flipped bit until it is read again
-            flipped = int(words[index]) ^ _u32_bit(read.bit)
-            weak_state[("transient", read.address)] = (_i32(flipped), int(words[index]))
-            words[index] = _i32(flipped)
+            flipped = int(words[index]) ^ bit_mask(read.bit)
+            weak_state[("transient", read.address)] = (flipped, int(words[index]))
+            words[index] = flipped
         elif state != "done":
             shown, held = state
             if int(words[index]) == shown:  # not written since: the re-read sees what the cell holds
@@ -173,15 +173,6 @@ def flip_top_exponent_bits(result: torch.Tensor, fraction: float, generator: tor
     count = max(1, round(flat.numel() * fraction))
     positions = torch.randint(flat.numel(), (count,), generator=generator).to(flat.device)
     flat[positions] = torch.bitwise_xor(flat[positions], torch.tensor(1 << bit, dtype=int_dtype, device=flat.device))
-
-
-def _u32_bit(bit: int) -> int:
-    return 1 << bit
-
-
-def _i32(value: int) -> int:
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value & 0x80000000 else value
 
 
 def bit_mask(bit: int) -> int:
